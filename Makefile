@@ -1,0 +1,77 @@
+# Convolution from scratch: every command a reader or a maintainer needs.
+# `make` alone lists the targets. The two that matter: `make book` and `make test`.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= data
+CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+
+# Notebooks run (by `make notebooks` and by nbval) with one fixed thread count:
+# a seed gives bit-identical numbers only at the same thread count.
+THREADS ?= 2
+NB_ENV := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) BOOK_SRC_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
+PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=1800 \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help env data book test unit nbval lint format notebooks bench serve clean distclean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+env: $(BIN)/.installed ## Create .venv from requirements.txt (only when missing or outdated)
+
+data: env ## Provide MNIST under data/ (verified by sha256; offline fallback)
+	$(BIN)/python -m book_src.data --root $(DATA)
+
+book: env data ## Build the HTML book into _build/html (warnings are errors)
+	@mkdir -p _build
+	@$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going \
+		2>&1 | tee _build/book-build.log || { \
+		echo "make book failed: the full log is _build/book-build.log"; exit 1; }
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+test: env data book ## Run every test: lint, unit tests, nbval over all chapters, browser
+	$(MAKE) lint
+	$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS) $(PYTEST_NBVAL)
+
+unit: env ## Run the unit tests only (fast)
+	$(BIN)/python -m pytest tests -m "not browser"
+
+nbval: env data ## Re-run the chapters and compare every output with the committed one
+	$(NB_ENV) $(BIN)/python -m pytest $(CHAPTERS) $(PYTEST_NBVAL)
+
+lint: env ## Check code style with ruff (book_src, tests, chapters)
+	$(BIN)/ruff check book_src tests chapters
+	$(BIN)/ruff format --check book_src tests chapters
+
+format: env ## Reformat with ruff
+	$(BIN)/ruff check --fix book_src tests chapters
+	$(BIN)/ruff format book_src tests chapters
+
+notebooks: env data ## Re-execute the chapters in place, exactly as nbval runs them
+	$(NB_ENV) $(BIN)/python -m book_src.notebooks $(CHAPTERS)
+
+bench: env data ## Time loop, vectorised and torch.nn layers; writes _build/bench/
+	$(BIN)/python -m book_src.bench --out _build/bench
+
+serve: ## Serve the built book on http://localhost:8000
+	$(BIN)/python -m http.server --directory _build/html 8000
+
+clean: ## Remove the built book and caches (keeps .venv and data)
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis tests/artifacts
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean ## Also remove .venv and data/
+	rm -rf $(VENV) $(DATA)
