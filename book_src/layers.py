@@ -346,7 +346,7 @@ class _ConvNd(_SlidingWindowNd):
         # of the same Linear's weight matrix.
         window = window.reshape(n, self.groups, self.kernel.in_features)
         weight = self.kernel.weight.view(self.groups, -1, self.kernel.in_features)
-        out = torch.einsum("ngi,goi->ngo", window, weight).reshape(n, -1)
+        out = torch.einsum("ngi,goi->ngo", window, weight).reshape(n, self.out_channels)
         return out if self.kernel.bias is None else out + self.kernel.bias
 
     @classmethod
@@ -505,6 +505,13 @@ class _MaxPoolNd(_PoolNd):
             index = self._window(position)
             inside = where[index[2:]].flatten()  # input positions of this window
             real = inside >= 0  # padding never wins, as in torch.nn
+            if not real.any():
+                raise ValueError(
+                    f"{self._name}: the window at output position {position} holds "
+                    f"only padding (kernel_size {self.kernel_size}, dilation "
+                    f"{self.dilation}, padding {self.padding}), so it has no maximum;"
+                    " use less padding or dilation"
+                )
             window = padded[index].flatten(2)[:, :, real]  # (N, C, elements)
             best, arg = window.max(dim=2)  # ties: the first element wins
             values.append(best)

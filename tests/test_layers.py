@@ -1,0 +1,498 @@
+"""The loop layers against torch.nn: outputs and every gradient, in float64.
+
+A fixed grid covers each argument on its own; hypothesis then mixes them.
+Every implementation module listed in IMPLEMENTATIONS is held to the same tests.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+
+import pytest
+import torch
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from book_src import layers
+
+# Modules providing Conv1D/2D/3D (and possibly the pools) with the same API.
+IMPLEMENTATIONS = [layers]
+CONVS = {1: "Conv1D", 2: "Conv2D", 3: "Conv3D"}
+TORCH_CONVS = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+TORCH_MAXPOOLS = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
+TORCH_AVGPOOLS = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+# Small inputs keep the Python loops quick: spatial size per dimension.
+SIZES = {1: 11, 2: 7, 3: 5}
+DTYPE = torch.float64
+# Hypothesis: no deadline (loops are slow on a busy machine); in CI the examples
+# are derived from the test names, so a red run can be reproduced exactly.
+# SWEEP_EXAMPLES=1000 make unit runs a longer search.
+SWEEP = settings(
+    max_examples=int(os.environ.get("SWEEP_EXAMPLES", "60")),
+    deadline=None,
+    derandomize=os.environ.get("CI") == "true",
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+
+
+def assert_same(ours: nn.Module, theirs: nn.Module, x: torch.Tensor) -> None:
+    """Same output and same gradients (input, weight, bias) as torch.nn."""
+    x1 = x.clone().requires_grad_(True)
+    x2 = x.clone().requires_grad_(True)
+    y1, y2 = ours(x1), theirs(x2)
+    if isinstance(y2, tuple):  # max pooling with return_indices
+        assert torch.equal(y1[1], y2[1]), "indices differ"
+        y1, y2 = y1[0], y2[0]
+    assert y1.shape == y2.shape
+    torch.testing.assert_close(y1, y2, rtol=1e-10, atol=1e-12)
+    grad = torch.randn_like(y2)
+    y1.backward(grad)
+    y2.backward(grad)
+    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-10, atol=1e-12)
+    for name, theirs_param in theirs.named_parameters():
+        ours_param = getattr(ours, name)  # .weight / .bias: views of ours.kernel
+        theirs_grad = theirs_param.grad
+        ours_grad = (
+            ours.kernel.weight.grad if name == "weight" else ours.kernel.bias.grad
+        )
+        torch.testing.assert_close(ours_param, theirs_param.detach(), rtol=0, atol=0)
+        torch.testing.assert_close(
+            ours_grad.reshape(theirs_grad.shape), theirs_grad, rtol=1e-10, atol=1e-12
+        )
+
+
+def random_input(ndim: int, batch: int | None, channels: int, size: int | None = None):
+    size = size or SIZES[ndim]
+    shape = (channels,) + (size,) * ndim
+    if batch is not None:
+        shape = (batch, *shape)
+    return torch.randn(shape, dtype=DTYPE)
+
+
+def make_conv(impl, ndim: int, *args, **kwargs):
+    theirs = TORCH_CONVS[ndim](*args, **kwargs, dtype=DTYPE)
+    ours = getattr(impl, CONVS[ndim]).from_torch(theirs)
+    return ours, theirs
+
+
+# --- Convolutions: one argument at a time -----------------------------------
+
+CONV_CASES = [
+    dict(kernel_size=3),
+    dict(kernel_size=1),
+    dict(kernel_size=4, stride=3),
+    dict(kernel_size=3, padding=2),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=2, dilation=2, padding=1),
+    dict(kernel_size=3, padding="same"),
+    dict(kernel_size=4, padding="same", dilation=2),  # odd total: extra on the right
+    dict(kernel_size=3, padding="valid"),
+    dict(kernel_size=3, groups=2),
+    dict(kernel_size=3, bias=False),
+    dict(kernel_size=3, padding=2, padding_mode="reflect"),
+    dict(kernel_size=3, padding=1, padding_mode="replicate"),
+    dict(kernel_size=3, padding=2, padding_mode="circular"),
+    dict(kernel_size=3, padding="same", padding_mode="reflect"),
+]
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv_matches_torch(impl, ndim, case):
+    torch.manual_seed(0)
+    ours, theirs = make_conv(impl, ndim, 4, 6, **case)
+    assert_same(ours, theirs, random_input(ndim, batch=2, channels=4))
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("batch", [None, 0, 1], ids=["unbatched", "empty", "one"])
+def test_conv_batch_shapes(impl, ndim, batch):
+    torch.manual_seed(0)
+    ours, theirs = make_conv(impl, ndim, 3, 4, kernel_size=3, padding=1)
+    assert_same(ours, theirs, random_input(ndim, batch=batch, channels=3))
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+def test_conv_tuple_arguments(impl):
+    torch.manual_seed(0)
+    ours, theirs = make_conv(
+        impl,
+        2,
+        2,
+        3,
+        kernel_size=(2, 3),
+        stride=(1, 2),
+        padding=(1, 0),
+        dilation=(2, 1),
+    )
+    assert_same(ours, theirs, torch.randn(2, 2, 6, 9, dtype=DTYPE))
+    ours, theirs = make_conv(
+        impl, 3, 2, 2, kernel_size=(1, 2, 3), stride=(2, 1, 1), padding=(0, 1, 1)
+    )
+    assert_same(ours, theirs, torch.randn(2, 2, 4, 3, 5, dtype=DTYPE))
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+def test_depthwise_conv(impl):
+    torch.manual_seed(0)
+    ours, theirs = make_conv(impl, 2, 4, 8, kernel_size=3, groups=4, padding=1)
+    assert_same(ours, theirs, torch.randn(2, 4, 5, 5, dtype=DTYPE))
+
+
+# --- Convolutions: hypothesis mixes every argument --------------------------
+
+
+@st.composite
+def conv_configs(draw, ndim: int):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    in_channels = groups * draw(st.integers(1, 2))
+    out_channels = groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
+    dilation = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+    mode = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
+    kind = draw(st.sampled_from(["int", "tuple", "same", "valid"]))
+    if kind == "same":
+        padding, stride = "same", (1,) * ndim
+    else:
+        stride = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
+        if kind == "valid":
+            padding = "valid"
+        elif kind == "int":
+            padding = draw(st.integers(0, 3))
+        else:
+            padding = tuple(draw(st.integers(0, 3)) for _ in range(ndim))
+    size = tuple(draw(st.integers(1, SIZES[ndim])) for _ in range(ndim))
+    batch = draw(st.sampled_from([None, 0, 1, 2]))
+    return dict(
+        args=(in_channels, out_channels, kernel),
+        kwargs=dict(
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            bias=draw(st.booleans()),
+            padding_mode=mode,
+        ),
+        size=size,
+        batch=batch,
+    )
+
+
+def _padding_pairs(config, ndim):
+    kernel, padding = config["args"][2], config["kwargs"]["padding"]
+    dilation = config["kwargs"]["dilation"]
+    if padding == "same":
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+        return [(t // 2, t - t // 2) for t in totals]
+    if padding == "valid":
+        return [(0, 0)] * ndim
+    pads = (padding,) * ndim if isinstance(padding, int) else padding
+    return [(p, p) for p in pads]
+
+
+def _conv_config_is_valid(config, ndim) -> bool:
+    """Configurations torch.nn accepts: the kernel fits, the padding mode can pad."""
+    kernel, dilation = config["args"][2], config["kwargs"]["dilation"]
+    mode = config["kwargs"]["padding_mode"]
+    for size, (left, right), k, d in zip(
+        config["size"], _padding_pairs(config, ndim), kernel, dilation
+    ):
+        if d * (k - 1) + 1 > size + left + right:
+            return False
+        if mode == "reflect" and max(left, right) >= size:
+            return False
+        if mode == "circular" and max(left, right) > size:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@SWEEP
+@given(data=st.data())
+def test_conv_matches_torch_everywhere(impl, ndim, data):
+    config = data.draw(conv_configs(ndim))
+    assume(_conv_config_is_valid(config, ndim))
+    theirs = TORCH_CONVS[ndim](*config["args"], **config["kwargs"], dtype=DTYPE)
+    ours = getattr(impl, CONVS[ndim]).from_torch(theirs)
+    shape = (config["args"][0], *config["size"])
+    if config["batch"] is not None:
+        shape = (config["batch"], *shape)
+    assert_same(ours, theirs, torch.randn(shape, dtype=DTYPE))
+
+
+# --- Pools ------------------------------------------------------------------
+
+
+def pool_classes(impl, kind: str, ndim: int):
+    """Our pool class in ``impl`` (the loop module provides all of them)."""
+    name = f"{kind}Pool{ndim}D"
+    return getattr(impl, name, getattr(layers, name))
+
+
+MAXPOOL_CASES = [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=1),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=2, dilation=2),
+    dict(kernel_size=2, ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    dict(kernel_size=2, return_indices=True),
+    dict(kernel_size=3, stride=2, padding=1, dilation=2, return_indices=True),
+]
+
+AVGPOOL_CASES = [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=1),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+    dict(kernel_size=2, ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+]
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("case", MAXPOOL_CASES, ids=str)
+def test_maxpool_matches_torch(ndim, case):
+    theirs = TORCH_MAXPOOLS[ndim](**case)
+    ours = layers.__dict__[f"MaxPool{ndim}D"].from_torch(theirs)
+    assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("case", AVGPOOL_CASES, ids=str)
+def test_avgpool_matches_torch(ndim, case):
+    theirs = TORCH_AVGPOOLS[ndim](**case)
+    ours = layers.__dict__[f"AvgPool{ndim}D"].from_torch(theirs)
+    assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize("padding", [0, 1])
+def test_avgpool_divisor_override(ndim, padding):
+    theirs = TORCH_AVGPOOLS[ndim](3, stride=2, padding=padding, divisor_override=5)
+    ours = layers.__dict__[f"AvgPool{ndim}D"].from_torch(theirs)
+    assert ours.divisor_override == 5
+    assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
+
+
+@pytest.mark.parametrize("kind", ["Max", "Avg"])
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@pytest.mark.parametrize("batch", [None, 0], ids=["unbatched", "empty"])
+def test_pool_batch_shapes(kind, ndim, batch):
+    theirs = (TORCH_MAXPOOLS if kind == "Max" else TORCH_AVGPOOLS)[ndim](2)
+    ours = layers.__dict__[f"{kind}Pool{ndim}D"].from_torch(theirs)
+    assert_same(ours, theirs, random_input(ndim, batch=batch, channels=3))
+
+
+def test_maxpool_refuses_a_window_of_padding_alone():
+    # Dilation 2 with padding 1 on one element: the first window holds two pads.
+    # torch.nn answers -inf and sends that gradient outside the input.
+    with pytest.raises(ValueError, match="holds only padding"):
+        layers.MaxPool1D(2, padding=1, dilation=2)(torch.randn(1, 1, 1))
+
+
+def test_maxpool_all_minus_infinity_picks_an_input_position():
+    # Padding never wins, even when every input value is -inf (as in torch.nn).
+    theirs = nn.MaxPool1d(3, stride=2, padding=1, return_indices=True)
+    ours = layers.MaxPool1D.from_torch(theirs)
+    x = torch.full((1, 1, 5), -math.inf, dtype=DTYPE)
+    assert torch.equal(ours(x)[1], theirs(x)[1])
+
+
+@st.composite
+def pool_configs(draw, ndim: int, kind: str):
+    kernel = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
+    stride = draw(st.one_of(st.none(), st.tuples(*[st.integers(1, 3)] * ndim)))
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
+    kwargs = dict(kernel_size=kernel, stride=stride, padding=padding)
+    kwargs["ceil_mode"] = draw(st.booleans())
+    if kind == "Max":
+        kwargs["dilation"] = tuple(draw(st.integers(1, 2)) for _ in range(ndim))
+        kwargs["return_indices"] = draw(st.booleans())
+    else:
+        kwargs["count_include_pad"] = draw(st.booleans())
+        if ndim > 1:
+            kwargs["divisor_override"] = draw(st.sampled_from([None, None, 3]))
+    size = tuple(draw(st.integers(1, SIZES[ndim])) for _ in range(ndim))
+    return kwargs, size
+
+
+@pytest.mark.parametrize("kind", ["Max", "Avg"])
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+@SWEEP
+@given(data=st.data())
+def test_pool_matches_torch_everywhere(kind, ndim, data):
+    kwargs, size = data.draw(pool_configs(ndim, kind))
+    dilation = kwargs.get("dilation", (1,) * ndim)
+    stride = kwargs["stride"] or kwargs["kernel_size"]
+    for s, k, p, d, st_ in zip(
+        size, kwargs["kernel_size"], kwargs["padding"], dilation, stride
+    ):
+        assume(d * (k - 1) + 1 <= s + 2 * p)
+        # torch.nn.AvgPool3d alone refuses an input smaller than the kernel,
+        # padding or not (1D and 2D accept it, and so do ours).
+        assume(not (kind == "Avg" and ndim == 3 and s < k))
+        # torch.nn returns -inf for a window of padding alone (and writes its
+        # gradient outside the input); ours refuses it, tested separately below.
+        out = layers.output_size(s, k, st_, p, d, kwargs["ceil_mode"])
+        assume(
+            all(any(p <= i * st_ + j * d < p + s for j in range(k)) for i in range(out))
+        )
+    theirs = (TORCH_MAXPOOLS if kind == "Max" else TORCH_AVGPOOLS)[ndim](**kwargs)
+    ours = layers.__dict__[f"{kind}Pool{ndim}D"].from_torch(theirs)
+    assert_same(ours, theirs, torch.randn(2, 2, *size, dtype=DTYPE))
+
+
+# --- Round trips and signatures ---------------------------------------------
+
+
+@pytest.mark.parametrize("ndim", [1, 2, 3])
+def test_to_torch_round_trip(ndim):
+    cls = layers.__dict__[CONVS[ndim]]
+    ours = cls(4, 6, 3, stride=2, padding=1, groups=2, bias=True, dtype=DTYPE)
+    theirs = ours.to_torch()
+    assert isinstance(theirs, TORCH_CONVS[ndim])
+    assert theirs.stride == ours.stride and theirs.groups == 2
+    assert_same(ours, theirs, random_input(ndim, batch=2, channels=4))
+    # The copy owns its weights: changing it leaves ours alone.
+    with torch.no_grad():
+        theirs.weight.add_(1.0)
+    assert not torch.equal(ours.weight, theirs.weight)
+    for pool in ("MaxPool", "AvgPool"):
+        layer = layers.__dict__[f"{pool}{ndim}D"](3, stride=2, padding=1)
+        twin = layer.to_torch()
+        assert type(layer).from_torch(twin).to_torch().__repr__() == twin.__repr__()
+
+
+def test_same_seed_same_initial_weights_as_torch():
+    # nn.Linear and nn.Conv1d initialise with the same rule and the same fan-in,
+    # so with one seed our layer starts exactly where torch.nn's does.
+    torch.manual_seed(0)
+    ours = layers.Conv1D(3, 16, kernel_size=3)
+    torch.manual_seed(0)
+    theirs = nn.Conv1d(3, 16, kernel_size=3)
+    assert torch.equal(ours.weight, theirs.weight)
+    assert torch.equal(ours.bias, theirs.bias)
+
+
+def test_signatures_mirror_torch():
+    for ndim in (1, 2, 3):
+        pairs = [
+            (layers.__dict__[CONVS[ndim]], TORCH_CONVS[ndim]),
+            (layers.__dict__[f"MaxPool{ndim}D"], TORCH_MAXPOOLS[ndim]),
+            (layers.__dict__[f"AvgPool{ndim}D"], TORCH_AVGPOOLS[ndim]),
+        ]
+        for ours, theirs in pairs:
+            a = inspect.signature(ours).parameters
+            b = inspect.signature(theirs).parameters
+            assert list(a) == list(b), ours.__name__
+            for name in a:
+                assert a[name].default == b[name].default, (ours.__name__, name)
+
+
+def test_kernel_is_one_linear():
+    conv = layers.Conv2D(6, 4, kernel_size=(3, 5), groups=2)
+    assert isinstance(conv.kernel, nn.Linear)
+    assert conv.kernel.in_features == 6 // 2 * 3 * 5
+    assert conv.kernel.out_features == 4
+    assert [name for name, _ in conv.named_parameters()] == [
+        "kernel.weight",
+        "kernel.bias",
+    ]
+
+
+# --- The original course's examples -----------------------------------------
+
+
+def test_original_course_shapes():
+    x = torch.randn(8, 3, 100)
+    y = layers.Conv1D(3, 16, kernel_size=3, stride=1, padding=1)(x)
+    assert y.shape == (8, 16, 100)
+    assert layers.MaxPool1D(2)(y).shape == (8, 16, 50)
+    assert layers.Conv1D(1, 8, kernel_size=3, stride=2, padding=1)(
+        torch.randn(8, 1, 784)
+    ).shape == (8, 8, 392)
+    assert layers.Conv2D(3, 16, kernel_size=3, padding=1)(
+        torch.randn(8, 3, 10, 10)
+    ).shape == (8, 16, 10, 10)
+    conv = layers.Conv2D(3, 16, stride=2, kernel_size=3, padding=1)
+    assert conv(torch.randn(8, 3, 32, 32)).shape == (8, 16, 16, 16)
+
+
+def test_output_size_formula():
+    # floor((L + 2p - d(k-1) - 1) / s) + 1, and its ceil_mode variant.
+    assert layers.output_size(100, 3, 1, 1) == 100
+    assert layers.output_size(784, 3, 2, 1) == 392
+    assert layers.output_size(10, 3, 2, 0) == 4
+    assert layers.output_size(10, 3, 2, 0, dilation=2) == 3
+    assert layers.output_size(5, 2, 2, 0, ceil_mode=False) == 2
+    assert layers.output_size(5, 2, 2, 0, ceil_mode=True) == 3
+    # ceil_mode drops a last window that would start in the right padding
+    assert layers.output_size(4, 3, 3, 1, ceil_mode=True) == 2
+    assert layers.output_size(2, 3) == 0
+
+
+# --- Bad input: a ValueError that says what was expected and what came -------
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: layers.Conv1D(3, 8, 3)(torch.randn(2, 3, 4, 4)),
+            "expected a 3D input",
+        ),
+        (lambda: layers.Conv2D(3, 8, 3)(torch.randn(4, 4)), "got a 2D input"),
+        (
+            lambda: layers.Conv1D(3, 8, 3)(torch.randn(2, 5, 10)),
+            "expected 3 input chan",
+        ),
+        (lambda: layers.Conv1D(1, 1, 5)(torch.randn(1, 1, 4)), "kernel spans 5"),
+        (
+            lambda: layers.Conv1D(1, 1, 3, dilation=3)(torch.randn(1, 1, 6)),
+            "kernel spans 7",
+        ),
+        (lambda: layers.Conv1D(1, 1, 3, stride=0), "stride must be positive"),
+        (lambda: layers.Conv2D(1, 1, 3, stride=(1, -1)), "stride must be positive"),
+        (lambda: layers.Conv1D(1, 1, 3, dilation=0), "dilation must be positive"),
+        (lambda: layers.Conv1D(1, 1, 0), "kernel_size must be positive"),
+        (lambda: layers.Conv1D(1, 1, 3, padding=-1), "padding must be >= 0"),
+        (lambda: layers.Conv1D(4, 6, 3, groups=4), "divisible by groups"),
+        (lambda: layers.Conv1D(3, 6, 3, groups=2), "divisible by groups"),
+        (lambda: layers.Conv1D(1, 1, 3, padding="full"), "'valid' or 'same'"),
+        (lambda: layers.Conv1D(1, 1, 3, padding_mode="mirror"), "padding_mode must"),
+        (lambda: layers.Conv1D(1, 1, 3, stride=2, padding="same"), "needs stride 1"),
+        (lambda: layers.Conv2D(1, 1, (3, 3, 3)), "tuple of 2 ints"),
+        (lambda: layers.Conv1D(0, 1, 3), "in_channels must be a positive int"),
+        (
+            lambda: layers.Conv1D(1, 1, 3, padding=3, padding_mode="reflect")(
+                torch.randn(1, 1, 3)
+            ),
+            "can pad at most 2",
+        ),
+        (lambda: layers.MaxPool1D(2, padding=2), "half the kernel size"),
+        (lambda: layers.AvgPool2D(3, padding=(1, 2)), "half the kernel size"),
+        (lambda: layers.MaxPool1D(2, stride=0), "stride must be positive"),
+        (
+            lambda: layers.MaxPool2D(2)(torch.randn(2, 3, 4, 4, 4)),
+            "expected a 4D input",
+        ),
+        (lambda: layers.MaxPool1D(4)(torch.randn(1, 1, 3)), "kernel spans 4"),
+        (lambda: layers.AvgPool2D(2, divisor_override=0), "divisor_override"),
+    ],
+)
+def test_bad_input_raises_value_error(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_from_torch_rejects_the_wrong_class():
+    with pytest.raises(TypeError, match="expects a Conv2d"):
+        layers.Conv2D.from_torch(nn.Conv1d(1, 1, 3))
