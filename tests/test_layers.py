@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from book_src import layers
+from book_src import layers, vectorized
 
 # Modules providing Conv1D/2D/3D (and possibly the pools) with the same API.
-IMPLEMENTATIONS = [layers]
+IMPLEMENTATIONS = [layers, vectorized]
 CONVS = {1: "Conv1D", 2: "Conv2D", 3: "Conv3D"}
 TORCH_CONVS = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 TORCH_MAXPOOLS = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
