@@ -50,7 +50,7 @@ def show_images(
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(images):
-            ax.imshow(images[k], cmap=cmap)
+            ax.imshow(images[k].numpy(), cmap=cmap)
             if titles is not None:
                 ax.set_title(titles[k], fontsize=9)
     fig.tight_layout()
@@ -112,7 +112,7 @@ def plot_confusion_matrix(
     )
     mistakes = counts.clone().fill_diagonal_(0)
     fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.imshow(mistakes, cmap="Reds")
+    ax.imshow(mistakes.numpy(), cmap="Reds")
     for i in range(num_classes):
         for j in range(num_classes):
             value = counts[i, j].item()

@@ -1,0 +1,60 @@
+"""The committed chapters are fully executed, so that nbval really compares them.
+
+nbval skips the comparison for any cell whose committed ``execution_count`` is
+empty: a notebook saved without outputs would pass while checking nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+# The thread count the Makefile runs notebooks with (nbval and `make notebooks`).
+THREADS = int(
+    re.search(r"^THREADS \?= (\d+)", (ROOT / "Makefile").read_text(), re.M)[1]
+)
+
+
+def code_cells(path: Path) -> list[dict]:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [
+        c for c in cells if c["cell_type"] == "code" and "".join(c["source"]).strip()
+    ]
+
+
+def test_there_are_chapters():
+    assert len(CHAPTERS) >= 6, [p.name for p in CHAPTERS]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_code_cell_was_executed_in_order(path):
+    counts = [cell["execution_count"] for cell in code_cells(path)]
+    missing = [i for i, count in enumerate(counts) if count is None]
+    assert not missing, f"{path.name}: code cells {missing} were never executed"
+    # One fresh run from top to bottom (as `make notebooks` does): 1, 2, 3, ...
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: {counts}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_errors_or_warnings_in_outputs(path):
+    for i, cell in enumerate(code_cells(path)):
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", f"{path.name}: cell {i} failed"
+            if output.get("name") == "stderr":
+                text = "".join(output["text"])
+                assert "Warning" not in text, f"{path.name}: cell {i} warns: {text}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_executed_by_the_project_command(path):
+    # `make notebooks` (book_src.notebooks) records where the outputs came from.
+    metadata = json.loads(path.read_text(encoding="utf-8"))["metadata"]
+    execution = metadata.get("book_src", {}).get("execution")
+    assert execution, f"{path.name}: not executed by `make notebooks`"
+    assert execution["threads"] == THREADS, f"{path.name}: ran with {execution}"
+    assert metadata["kernelspec"]["name"] == "python3"
