@@ -38,6 +38,7 @@ from sphinx.builders.html import StandaloneHTMLBuilder
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -400,7 +401,16 @@ def toc_docnames(app: Sphinx) -> list[str]:
     )
     if site_map is None:
         return sorted(app.env.found_docs)
+    return reading_order(site_map)
 
+
+def read_toc(path: Path) -> list[str]:
+    """Return the documents listed in the ``_toc.yml`` at ``path``, in reading order."""
+    return reading_order(parse_toc_yaml(path))
+
+
+def reading_order(site_map: Any) -> list[str]:
+    """Walk a ``sphinx-external-toc`` site map depth first, from its root."""
     seen: set[str] = set()
 
     def walk(docname: str) -> Iterator[str]:

@@ -23,9 +23,13 @@ from typing import Any
 import pytest
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
-from sphinx_external_toc.parsing import parse_toc_yaml
 
-from book_src.sphinx_ext import format_duration, notebook_stats, parse_timestamp
+from book_src.sphinx_ext import (
+    format_duration,
+    notebook_stats,
+    parse_timestamp,
+    read_toc,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "chapters"
@@ -47,16 +51,7 @@ def load_config() -> dict[str, Any]:
 
 def toc_docnames() -> list[str]:
     """Return the documents of ``_toc.yml`` in reading order (root first)."""
-    site_map = parse_toc_yaml(ROOT / "_toc.yml")
-    order: list[str] = []
-
-    def walk(docname: str) -> None:
-        order.append(docname)
-        for child in site_map[docname].child_files():
-            walk(child)
-
-    walk(site_map.root.docname)
-    return order
+    return read_toc(ROOT / "_toc.yml")
 
 
 def toc_notebooks() -> list[str]:

@@ -43,7 +43,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from sphinx_external_toc.parsing import parse_toc_yaml
+
+from book_src.sphinx_ext import read_toc
 
 pytestmark = pytest.mark.browser
 
@@ -78,16 +79,7 @@ TIMEOUT_MS = 30_000
 
 def toc_docnames() -> list[str]:
     """Return the documents of ``_toc.yml`` in reading order (root first)."""
-    site_map = parse_toc_yaml(ROOT / "_toc.yml")
-    order: list[str] = []
-
-    def walk(docname: str) -> None:
-        order.append(docname)
-        for child in site_map[docname].child_files():
-            walk(child)
-
-    walk(site_map.root.docname)
-    return order
+    return read_toc(ROOT / "_toc.yml")
 
 
 def built_pages() -> set[str]:
