@@ -103,6 +103,8 @@ class OriginalConv1D(nn.Module):
     in this benchmark, to show that the book's loop layers cost no more.
     """
 
+    spatial_dims = 1
+
     def __init__(
         self,
         in_channels: int,
@@ -117,7 +119,9 @@ class OriginalConv1D(nn.Module):
         self.kernel_width = kernel_size
         self.stride = stride
         self.padding = padding
-        self.kernel = nn.Linear(in_channels * kernel_size, out_channels)
+        self.kernel = nn.Linear(
+            in_channels * kernel_size**self.spatial_dims, out_channels
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         """Convolve ``(N, C_in, L)`` into ``(N, C_out, positions)``."""
@@ -139,16 +143,7 @@ class OriginalConv2D(OriginalConv1D):
     which is right for the sizes timed here (kernel 3, padding 1).
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        stride: int = 1,
-        padding: int = 0,
-    ) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding)
-        self.kernel = nn.Linear(in_channels * kernel_size**2, out_channels)
+    spatial_dims = 2
 
     def forward(self, x: Tensor) -> Tensor:
         """Convolve ``(N, C_in, H, W)`` into ``(N, C_out, H // s, W // s)``."""
