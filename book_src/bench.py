@@ -861,6 +861,11 @@ TARGETS: list[tuple[str, str, str, str, float, bool]] = [
 def format_targets(result: BenchResult) -> str:
     """Each target ratio the run could measure: its value, and whether it holds."""
     lines = ["Targets (ratios of median times measured in this run):"]
+    if result.device != "cpu":
+        lines.append(
+            f"  (these targets were set for a 2-core CPU; on {result.device} "
+            "they are for comparison only)"
+        )
     for benchmark, case, impl, reference, bound, at_most in TARGETS:
         try:
             value = result.ratio(benchmark, case, impl, reference)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -157,6 +158,9 @@ def test_targets_report(result):
     report = bench.format_targets(result)
     assert "cnn1d: loop / original" in report
     assert "Conv2D 64x64" not in report  # not measured in this run
+    assert "set for a 2-core CPU" not in report
+    on_gpu = bench.format_targets(dataclasses.replace(result, device="cuda"))
+    assert "these targets were set for a 2-core CPU; on cuda" in on_gpu
 
 
 def test_figures(result):
