@@ -33,9 +33,9 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import functools
 import json
 import math
-import os
 import statistics
 import sys
 import time
@@ -52,7 +52,7 @@ from torch.overrides import TorchFunctionMode, resolve_name
 from tqdm.auto import tqdm
 
 from book_src import layers, models, vectorized
-from book_src.training import set_seed
+from book_src.training import default_device, make_loaders, set_seed, show_progress
 
 __all__ = [
     "IMPLEMENTATIONS",
@@ -445,19 +445,11 @@ def _interleaved(
     return times
 
 
-def _show_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    return os.environ.get("BOOK_SRC_PROGRESS", "1") != "0"
-
-
-def _train_step(
-    model: nn.Module, images: Tensor, labels: Tensor
-) -> Callable[[], Tensor]:
-    """A closure doing one training step (Adam, cross-entropy) of ``model``."""
+def _train_step(model: nn.Module) -> Callable[[Tensor, Tensor], Tensor]:
+    """A function doing one training step (Adam, cross-entropy) of ``model``."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
-    def step() -> Tensor:
+    def step(images: Tensor, labels: Tensor) -> Tensor:
         loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad()
         loss.backward()
@@ -507,14 +499,16 @@ def time_train_steps(
     with tqdm(
         total=len(model_names) * len(implementations) * repeats,
         desc="training steps",
-        disable=not _show_progress(progress),
+        disable=not show_progress(progress),
         file=sys.stderr,
     ) as bar:
         for name in model_names:
             images, labels = _random_batch(name, batch_size, device, seed)
             steps = {
-                impl: _train_step(
-                    build_model(name, impl, seed).to(device), images, labels
+                impl: functools.partial(
+                    _train_step(build_model(name, impl, seed).to(device)),
+                    images,
+                    labels,
                 )
                 for impl in implementations
             }
@@ -569,7 +563,7 @@ def time_layers(
     with tqdm(
         total=len(sizes) * len(implementations) * repeats,
         desc=f"{ndim}D layer sizes",
-        disable=not _show_progress(progress),
+        disable=not show_progress(progress),
         file=sys.stderr,
     ) as bar:
         for size in sizes:
@@ -644,15 +638,14 @@ def time_epochs(
     images, labels = images[order].to(device), labels[order].to(device)
     full = len(images) // batch_size
     measurements = []
-    show = _show_progress(progress)
+    show = show_progress(progress)
     for name in model_names:
         x = images.reshape(len(images), *INPUT_SHAPES[name])
         for impl in implementations:
             batches = min(full, max_batches or full)
             if impl in SLOW_IMPLEMENTATIONS:
                 batches = min(batches, loop_max_batches or full)
-            model = build_model(name, impl, seed).to(device)
-            optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+            step = _train_step(build_model(name, impl, seed).to(device))
             start = _clock(device)
             for b in tqdm(
                 range(batches),
@@ -661,11 +654,7 @@ def time_epochs(
                 file=sys.stderr,
             ):
                 batch = slice(b * batch_size, (b + 1) * batch_size)
-                loss = F.cross_entropy(model(x[batch]), labels[batch])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                loss.item()
+                step(x[batch], labels[batch]).item()
             seconds = _clock(device) - start
             if batches == full:
                 note = f"full epoch: {full} batches"
@@ -696,7 +685,7 @@ def run_benchmark(
         progress: show progress bars; default from ``BOOK_SRC_PROGRESS``.
     """
     config = config or BenchConfig()
-    device = torch.device(config.device) if config.device else _default_device()
+    device = torch.device(config.device) if config.device else default_device()
     start = time.perf_counter()
     result = BenchResult(
         device=str(device),
@@ -746,24 +735,17 @@ def run_benchmark(
     return result
 
 
-def _default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def mnist_training_split(seed: int = 0) -> tuple[Tensor, Tensor]:
     """The 48,000 training images of ``make_loaders``'s split, as tensors.
 
     Returns ``(images (48000, 1, 28, 28) in [0, 1], labels (48000,))``: the
-    same split as :func:`book_src.training.make_loaders` with ``seed``.
+    training part of :func:`book_src.training.make_loaders` with ``seed``.
     """
-    from torch.utils.data import random_split
-
     from book_src.data import mnist
 
     dataset = mnist(train=True)
-    split = torch.Generator().manual_seed(seed)
-    train, _ = random_split(range(len(dataset)), [0.8, 0.2], split)
-    index = torch.tensor(list(train))
+    train = make_loaders(dataset, dataset, seed=seed).train.dataset
+    index = torch.tensor(train.indices)
     images = dataset.data[index].unsqueeze(1).float() / 255
     return images, dataset.targets[index]
 

@@ -33,6 +33,7 @@ __all__ = [
     "make_loaders",
     "predict",
     "set_seed",
+    "show_progress",
 ]
 
 
@@ -48,7 +49,12 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _show_progress(progress: bool | None) -> bool:
+def show_progress(progress: bool | None = None) -> bool:
+    """Whether to draw progress bars: ``progress`` if given, else ``BOOK_SRC_PROGRESS``.
+
+    Bars show unless the environment variable is ``0``, as ``make notebooks`` and
+    ``make test`` set it, so committed outputs hold no bars.
+    """
     if progress is not None:
         return progress
     return os.environ.get("BOOK_SRC_PROGRESS", "1") != "0"
@@ -146,7 +152,7 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss()
     history = History()
-    show = _show_progress(progress)
+    show = show_progress(progress)
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()

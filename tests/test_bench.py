@@ -214,3 +214,17 @@ def test_main_writes_table_and_files(result, monkeypatch, tmp_path, capsys):
     assert configs == [bench.BenchConfig()]  # the full benchmark by default
     bench.main(["--out", str(tmp_path), "--quick", "--device", "cpu"])
     assert configs[1].sides_2d == (8, 16) and configs[1].epoch_batches == 20
+
+
+def test_mnist_training_split_is_make_loaders_training_split():
+    from book_src.data import mnist
+    from book_src.training import make_loaders
+
+    images, labels = bench.mnist_training_split(seed=0)
+    assert images.shape == (48_000, 1, 28, 28) and labels.shape == (48_000,)
+    assert images.dtype == torch.float32 and 0 <= images.min() < images.max() <= 1
+    train = make_loaders(mnist(train=True), mnist(train=False), seed=0).train.dataset
+    for i in (0, 1, 23_456, 47_999):
+        image, label = train[i]
+        torch.testing.assert_close(images[i], image, rtol=0, atol=0)
+        assert labels[i] == label
