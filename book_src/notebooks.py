@@ -16,7 +16,6 @@ import datetime
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +23,8 @@ import nbformat
 import torch
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from book_src.data import write_atomic
 
 __all__ = ["execute", "machine_description", "main"]
 
@@ -72,12 +73,12 @@ def execute(path: Path, timeout: int = 1800) -> float:
             "seconds": round(seconds, 1),
         }
     }
-    # Write next to the target, then rename: an interrupted save loses nothing.
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, suffix=".ipynb", delete=False, encoding="utf-8"
-    ) as tmp:
-        nbformat.write(nb, tmp)
-    os.replace(tmp.name, path)
+    # Whole or not at all: an interrupted save loses nothing. The final newline
+    # is the one nbformat.write adds, so the file is byte for byte the same.
+    text = nbformat.writes(nb)
+    if not text.endswith("\n"):
+        text += "\n"
+    write_atomic(path, text.encode("utf-8"))
     return seconds
 
 

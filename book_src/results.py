@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from book_src.data import default_root
+from book_src.data import default_root, write_atomic
 
 __all__ = ["load_result", "result_path", "save_result"]
 
@@ -79,15 +77,7 @@ def save_result(name: str, *, root: str | Path | None = None, **fields: Any) -> 
     path = result_path(name, root)
     # Serialise first: a field that cannot be saved leaves no file behind.
     text = json.dumps(fields, default=_plain, allow_nan=False, indent=2) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text.encode("utf-8"))
     return path
 
 

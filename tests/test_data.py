@@ -351,8 +351,8 @@ def test_torchvision_download_is_verified_before_it_is_moved(
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temp(tmp_path: Path) -> None:
     path = tmp_path / "raw" / "file"
-    data._write_atomic(path, b"first")
-    data._write_atomic(path, b"second")
+    data.write_atomic(path, b"first")
+    data.write_atomic(path, b"second")
     assert path.read_bytes() == b"second"
     assert [p.name for p in path.parent.iterdir()] == ["file"]
 
@@ -368,7 +368,7 @@ def test_interrupted_write_keeps_the_old_file_and_leaves_no_temp(
 
     monkeypatch.setattr(data.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        data._write_atomic(path, b"new content")
+        data.write_atomic(path, b"new content")
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
