@@ -28,7 +28,7 @@ import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -257,7 +257,6 @@ class NotebookStats:
     seconds: float | None = None
     date: str | None = None
     hardware: str | None = None
-    end_times: list[dt.datetime] = field(default_factory=list, repr=False)
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
@@ -341,6 +340,7 @@ def notebook_stats(notebook: dict[str, Any]) -> NotebookStats:
     """
     stats = NotebookStats()
     total = 0.0
+    last_end: dt.datetime | None = None
     for cell in notebook.get("cells") or []:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -354,7 +354,7 @@ def notebook_stats(notebook: dict[str, Any]) -> NotebookStats:
         if start is None or end is None or end < start:
             continue
         stats.timed_cells += 1
-        stats.end_times.append(end)
+        last_end = end if last_end is None else max(last_end, end)
         total += (end - start).total_seconds()
     if stats.timed_cells:
         stats.seconds = total
@@ -365,8 +365,8 @@ def notebook_stats(notebook: dict[str, Any]) -> NotebookStats:
     if not isinstance(execution, dict):
         execution = {}
     stats.date = _format_date(execution.get("date"))
-    if stats.date is None and stats.end_times:
-        stats.date = max(stats.end_times).date().isoformat()
+    if stats.date is None and last_end is not None:
+        stats.date = last_end.date().isoformat()
     stats.hardware = _hardware_line(execution)
     return stats
 

@@ -256,3 +256,14 @@ def test_notebook_stats_without_metadata() -> None:
     }
     assert notebook_stats(broken).seconds is None
     assert notebook_stats({}).code_cells == 0
+
+
+def test_notebook_stats_date_falls_back_to_the_last_cell() -> None:
+    notebook = {
+        "metadata": {},
+        "cells": [
+            _timed_cell("2026-11-27T00:00:01Z", "2026-11-27T00:00:02Z"),
+            _timed_cell("2026-11-26T23:59:58Z", "2026-11-26T23:59:59Z"),
+        ],
+    }
+    assert notebook_stats(notebook).date == "2026-11-27"
