@@ -17,21 +17,15 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
-from book_src.sphinx_ext import (
-    format_duration,
-    notebook_stats,
-    parse_timestamp,
-    read_toc,
-)
+from book_src.sphinx_ext import format_duration, notebook_stats, parse_timestamp
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT, load_config, toc_docnames
+
 CHAPTERS = ROOT / "chapters"
 #: The chapters, in order. Their titles live in the notebooks.
 EXPECTED_CHAPTERS = [
@@ -42,16 +36,6 @@ EXPECTED_CHAPTERS = [
     "chapters/05_conv3d_video",
     "chapters/06_performance",
 ]
-
-
-def load_config() -> dict[str, Any]:
-    """Return ``_config.yml`` as a dictionary."""
-    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-
-
-def toc_docnames() -> list[str]:
-    """Return the documents of ``_toc.yml`` in reading order (root first)."""
-    return read_toc(ROOT / "_toc.yml")
 
 
 def toc_notebooks() -> list[str]:

@@ -21,11 +21,8 @@ A full-page screenshot of each page goes to ``tests/artifacts/screenshots/``.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,7 +30,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import yaml
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -44,11 +40,10 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from book_src.sphinx_ext import read_toc
+from helpers import ROOT, repository_url, serving, toc_docnames
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -77,11 +72,6 @@ VIEWPORT = {"width": 1280, "height": 900}
 TIMEOUT_MS = 30_000
 
 
-def toc_docnames() -> list[str]:
-    """Return the documents of ``_toc.yml`` in reading order (root first)."""
-    return read_toc(ROOT / "_toc.yml")
-
-
 def built_pages() -> set[str]:
     """Return the HTML pages under ``_build/html`` that are tested (see above)."""
     pages = set()
@@ -91,12 +81,6 @@ def built_pages() -> set[str]:
             continue
         pages.add(relative.as_posix())
     return pages
-
-
-def repository_url() -> str:
-    """Return ``repository.url`` from ``_config.yml``."""
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-    return config["repository"]["url"].rstrip("/")
 
 
 def is_notebook(docname: str) -> bool:
@@ -115,25 +99,11 @@ def site() -> Path:
     return HTML
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files, without one log line per request on stderr."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def server(site: Path) -> Iterator[str]:
     """Serve the built book on 127.0.0.1, on a free port; yield its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,15 +7,13 @@ on 127.0.0.1, so no test waits on the network.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import gzip
 import hashlib
-import http.server
 import os
 import pickle
 import shutil
 import struct
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -25,6 +23,8 @@ import torch
 import torchvision
 
 from book_src import data
+
+from helpers import serving
 
 NAMES = list(data.MNIST_FILES)
 
@@ -270,25 +270,16 @@ def gz_dir(official_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return folder
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def use_mirror(monkeypatch: pytest.MonkeyPatch):
     """Point torchvision's MNIST at a local HTTP server for a folder of .gz files.
 
     The md5s torchvision checks are those of the served files.
     """
-    servers = []
+    servers = contextlib.ExitStack()
 
     def use(folder: Path) -> None:
-        handler = functools.partial(QuietHandler, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        url = servers.enter_context(serving(folder)) + "/"
         resources = [
             (f"{n}.gz", hashlib.md5((folder / f"{n}.gz").read_bytes()).hexdigest())
             for n in NAMES
@@ -297,10 +288,8 @@ def use_mirror(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [url])
         monkeypatch.setattr(torchvision.datasets.MNIST, "resources", resources)
 
-    yield use
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with servers:
+        yield use
 
 
 def test_torchvision_download_fills_raw(
