@@ -52,16 +52,16 @@ unit: env ## Run the unit tests only (fast)
 nbval: env data ## Re-run the chapters and compare every output with the committed one
 	$(NB_ENV) $(BIN)/python -m pytest $(CHAPTERS) $(PYTEST_NBVAL)
 
-lint: env ## Check code style with ruff (book_src, tests, chapters)
-	$(BIN)/ruff check book_src tests chapters
-	$(BIN)/ruff format --check book_src tests chapters
+lint: env ## Check code style with ruff (book_src, tools, tests, chapters)
+	$(BIN)/ruff check book_src tools tests chapters
+	$(BIN)/ruff format --check book_src tools tests chapters
 
 format: env ## Reformat with ruff
-	$(BIN)/ruff check --fix book_src tests chapters
-	$(BIN)/ruff format book_src tests chapters
+	$(BIN)/ruff check --fix book_src tools tests chapters
+	$(BIN)/ruff format book_src tools tests chapters
 
 notebooks: env data ## Re-execute the chapters in place, exactly as nbval runs them
-	$(NB_ENV) $(BIN)/python -m book_src.notebooks $(CHAPTERS)
+	$(NB_ENV) $(BIN)/python -m tools.notebooks $(CHAPTERS)
 
 bench: env data ## Time loop, vectorised and torch.nn layers; writes _build/bench/
 	$(BIN)/python -m book_src.bench --out _build/bench

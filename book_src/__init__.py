@@ -9,9 +9,10 @@ Modules:
     training: seeding, data loaders, fit and evaluate helpers (chapters 3 to 6).
     results: a chapter's result summary saved as JSON (chapters 3 and 4).
     plots: figures shared by several chapters.
-    bench: timing of loop, vectorised and torch.nn convolutions (`make bench`).
-    notebooks: re-executes the chapters as nbval runs them (`make notebooks`).
-    sphinx_ext: the book's offline MathJax and execution-statistics page.
+    bench: timing of loop, vectorised and torch.nn convolutions (chapter 6).
+
+The book's own tooling (Sphinx extension, notebook runner, benchmark command line)
+lives in the top-level ``tools/`` folder; nothing here imports it.
 
 Importing the package sets nothing global: no seeds, no warnings filters.
 """

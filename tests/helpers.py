@@ -1,6 +1,7 @@
-"""What several test modules need: the repository's config and TOC, a local web server.
+"""What test modules of both folders share: the repository root and a local web server.
 
-Imported as ``helpers``: pytest puts this folder on ``sys.path`` for the tests in it.
+Importable as ``helpers`` (``pyproject.toml`` puts ``tests/`` on pytest's path). It
+imports nothing from Sphinx or the book's tools, so the course tests stay light.
 """
 
 from __future__ import annotations
@@ -11,28 +12,8 @@ import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import yaml
-
-from book_src.sphinx_ext import read_toc
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_config() -> dict[str, Any]:
-    """Return ``_config.yml`` as a dictionary."""
-    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
-
-
-def repository_url() -> str:
-    """Return ``repository.url`` from ``_config.yml``, without a trailing slash."""
-    return load_config()["repository"]["url"].rstrip("/")
-
-
-def toc_docnames() -> list[str]:
-    """Return the documents of ``_toc.yml`` in reading order (root first)."""
-    return read_toc(ROOT / "_toc.yml")
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -122,7 +122,7 @@ def test_saved_csv_and_json(result, tmp_path: Path):
 
 def sanitize(text: str) -> str:
     """Apply the notebook tests' sanitizer rules (tests/nbval_sanitize.cfg)."""
-    config = (Path(__file__).parent / "nbval_sanitize.cfg").read_text()
+    config = (Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg").read_text()
     pairs = re.findall(r"^regex: (.*)\nreplace: (.*)$", config, flags=re.M)
     for pattern, replacement in pairs:
         text = re.sub(pattern, replacement, text)

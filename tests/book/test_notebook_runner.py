@@ -1,4 +1,4 @@
-"""book_src.notebooks: what ``make notebooks`` does to a notebook on disk."""
+"""tools.notebooks: what ``make notebooks`` does to a notebook on disk."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
-from book_src import notebooks
+from tools import notebooks
 
 
 def write_notebook(path: Path, *sources: str) -> Path:

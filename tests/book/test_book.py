@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from book_src.sphinx_ext import format_duration, notebook_stats, parse_timestamp
+from tools.sphinx_ext import format_duration, notebook_stats, parse_timestamp
 
-from helpers import ROOT, load_config, toc_docnames
+from book_helpers import load_config, toc_docnames
+from helpers import ROOT
 
 CHAPTERS = ROOT / "chapters"
 #: The chapters, in order. Their titles live in the notebooks.
@@ -74,7 +75,7 @@ def test_config_basics() -> None:
         assert folder in config["exclude_patterns"], folder
     extensions = config["parse"]["myst_enable_extensions"]
     assert {"dollarmath", "amsmath", "colon_fence"} <= set(extensions)
-    assert "book_src.sphinx_ext" in config["sphinx"]["extra_extensions"]
+    assert config["sphinx"]["local_extensions"] == {"sphinx_ext": "tools"}
     assert config["html"]["use_repository_button"] is True
     assert config["html"]["use_issues_button"] is True
 

@@ -6,7 +6,7 @@ cell's metadata, and the notebook's metadata records where it ran
 (``metadata["book_src"]["execution"]``), which the book's execution-statistics
 page shows. A notebook whose run fails is left untouched on disk.
 
-Usage: ``python -m book_src.notebooks chapters/01_conv1d_loop.ipynb ...``
+Usage: ``python -m tools.notebooks chapters/01_conv1d_loop.ipynb ...``
 """
 
 from __future__ import annotations

@@ -40,7 +40,8 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from helpers import ROOT, repository_url, serving, toc_docnames
+from book_helpers import repository_url, toc_docnames
+from helpers import ROOT, serving
 
 pytestmark = pytest.mark.browser
 
