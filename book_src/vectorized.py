@@ -17,7 +17,7 @@ backward by hand (:class:`Im2Col`): add every column back where it was read
 from, with one strided slice addition per kernel offset (9 for a 3 x 3 kernel),
 which is much cheaper than the generic backward of ``as_strided``.
 
-Each twin subclasses its loop layer and overrides only ``_convolve``: checks,
+Each twin subclasses its loop layer and overrides only ``convolve``: checks,
 padding, unbatched input, groups, ``from_torch``/``to_torch``, ``kernel`` and
 ``weight`` are inherited, so nothing is written twice. The pools are not
 repeated here: the networks of the course do not use them.
@@ -186,7 +186,7 @@ def im2col(
 
 
 class _VectorizedConv:
-    """Mixin: ``_convolve`` as im2col followed by one batched matrix product."""
+    """Mixin: ``convolve`` as im2col followed by one batched matrix product."""
 
     kernel: torch.nn.Linear
     kernel_size: tuple[int, ...]
@@ -195,7 +195,7 @@ class _VectorizedConv:
     groups: int
     out_channels: int
 
-    def _convolve(self, x: Tensor, out_size: list[int]) -> Tensor:
+    def convolve(self, x: Tensor, out_size: list[int]) -> Tensor:
         """All windows at once: ``weight @ im2col(x) + bias``, for every sample."""
         n, groups = x.shape[0], self.groups
         rows, inputs = self.out_channels // groups, self.kernel.in_features

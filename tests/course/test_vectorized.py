@@ -35,7 +35,7 @@ def test_twin_overrides_only_convolve(ndim):
         for name, value in vars(cls).items()
         if inspect.isfunction(value)
     }
-    assert added == {"_convolve"}
+    assert added == {"convolve"}
     # Same constructor, same single Linear, same weights from the same seed.
     torch.manual_seed(0)
     ours = twin(4, 6, 3, groups=2)
