@@ -52,9 +52,29 @@ def test_no_errors_or_warnings_in_outputs(path):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_executed_by_the_project_command(path):
-    # `make notebooks` (book_src.notebooks) records where the outputs came from.
+    # `make notebooks` (tools/notebooks.py) records where the outputs came from.
     metadata = json.loads(path.read_text(encoding="utf-8"))["metadata"]
     execution = metadata.get("book_src", {}).get("execution")
     assert execution, f"{path.name}: not executed by `make notebooks`"
     assert execution["threads"] == THREADS, f"{path.name}: ran with {execution}"
     assert metadata["kernelspec"]["name"] == "python3"
+
+
+# Binder, Colab and the page itself load the whole notebook: keep each one light.
+MAX_NOTEBOOK_BYTES = 1_500_000
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_notebook_is_at_most_1_5_MB(path):
+    size = path.stat().st_size
+    assert size <= MAX_NOTEBOOK_BYTES, f"{path.name} is {size:,} bytes"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_runs_alone_without_files_from_another_chapter(path):
+    # Chapters used to pass results through data/results at run time; now a
+    # chapter reads only what is committed (nbval also runs them last to first).
+    for i, cell in enumerate(code_cells(path)):
+        source = "".join(cell["source"])
+        assert "save_result(" not in source, f"{path.name}: cell {i} writes a result"
+        assert "data/results" not in source, f"{path.name}: cell {i} reads data/results"
