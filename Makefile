@@ -24,7 +24,7 @@ NB_ENV := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) BOOK_SRC_PROGRES
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=1800 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help env data book test unit nbval lint format notebooks bench serve clean distclean
+.PHONY: help env data book pdf test unit nbval lint format notebooks bench serve clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,9 @@ $(ACTIONLINT):
 test: env data book $(ACTIONLINT) ## Run every test: lint, unit tests, nbval over all chapters, browser
 	$(MAKE) lint
 	$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS_REVERSED) $(PYTEST_NBVAL)
+
+pdf: env book ## The whole book as one PDF: _build/pdf/conv-from-scratch.pdf, linked from the site
+	$(BIN)/python -m tools.pdf
 
 unit: env ## Run the course's unit tests (tests/course), offline, in a minute or two
 	$(BIN)/python -m pytest tests/course -m "not network"

@@ -1,0 +1,295 @@
+"""The whole book as one PDF (``make pdf``), and the site's link to it.
+
+1. **Making the PDF** (``python -m tools.pdf``). Jupyter Book's own ``pdfhtml``
+   builder downloads a browser, which cannot work offline. Instead:
+
+   * the book is built once more with Sphinx's ``singlehtml`` builder (every page
+     in one HTML file, same configuration and flags as ``make book``) into
+     ``_build/pdf/singlehtml/``;
+   * that page is served on 127.0.0.1 and opened in Debian's Chromium
+     (``/usr/bin/chromium``) through Playwright, with every request to another
+     host refused; MathJax (served by the book) typesets the math, every image
+     loads, solutions and other dropdowns are opened;
+   * Chromium prints it (``page.pdf``: A4, page numbers, bookmarks from the
+     headings, tagged for screen readers) to ``_build/pdf/conv-from-scratch.pdf``;
+   * the PDF is copied to the root of the HTML site, ``_build/html/``, where every
+     page's download menu links to it (point 2).
+
+   The page count is printed. ``tests/book/test_pdf.py`` checks the result.
+
+2. **The link** (Sphinx extension, registered in ``_config.yml`` under
+   ``sphinx: local_extensions:``). sphinx-book-theme's download menu (the arrow
+   in each page's header) gets one more entry, "Whole book (.pdf)", pointing at
+   ``conv-from-scratch.pdf`` at the root of the site, with a path relative to the
+   page (so it works on a web server, under a sub-path, or from ``file://``).
+
+Usage: ``python -m tools.pdf [--no-build] [--site _build/html]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+#: File name of the PDF, in ``_build/pdf/`` and at the root of the HTML site.
+PDF_NAME = "conv-from-scratch.pdf"
+PDF_DIR = ROOT / "_build" / "pdf"
+PDF_PATH = PDF_DIR / PDF_NAME
+#: ``jupyter-book build --path-output`` writes into ``<path>/_build/<builder>``.
+SINGLEHTML_OUTPUT = PDF_DIR / "src"
+SINGLEHTML = SINGLEHTML_OUTPUT / "_build" / "singlehtml"
+SITE = ROOT / "_build" / "html"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+TIMEOUT_MS = 120_000
+
+#: Styles added for the printout only (the site keeps its own look):
+#: code and outputs wrap instead of being cut at the right margin, and each chapter
+#: (a document that singlehtml marks with an ``id="document-..."`` anchor) starts
+#: on a new page.
+PRINT_CSS = """
+@media print {
+  pre, .output pre, .cell_output pre { white-space: pre-wrap !important;
+    overflow-wrap: anywhere; overflow: visible !important; }
+  .highlight, .cell_output, .output { overflow: visible !important; }
+  table { page-break-inside: avoid; }
+  figure, img { page-break-inside: avoid; break-inside: avoid; }
+  span[id^="document-"] + section { break-before: page; }
+}
+"""
+
+#: Opens what a reader of the PDF cannot click open: solutions (sphinx-exercise
+#: ``:class: dropdown``, shown by sphinx-togglebutton) and other dropdowns. The
+#: plotting code behind a figure (``hide-input`` cells) stays folded, as on the site.
+_OPEN_DROPDOWNS_JS = """
+() => {
+  document.querySelectorAll(".toggle-hidden").forEach(
+    (el) => el.classList.remove("toggle-hidden"));
+  document.querySelectorAll("details.dropdown, details.sd-dropdown, "
+    + "details.toggle-details").forEach((el) => { el.open = true; });
+  document.querySelectorAll("img[loading=lazy]").forEach(
+    (img) => { img.loading = "eager"; });
+}
+"""
+
+
+# --------------------------------------------------------------- the site's link
+
+
+def _add_download_entry(
+    app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any
+) -> None:
+    """Add "Whole book (.pdf)" to the page's download menu (sphinx-book-theme)."""
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            button["buttons"].append(
+                {
+                    "type": "link",
+                    "url": context["pathto"](PDF_NAME, 1),
+                    "text": "Whole book (.pdf)",
+                    "tooltip": "Download the whole book as one PDF",
+                    "icon": "fas fa-book",
+                    "label": "download-book-pdf-button",
+                }
+            )
+
+
+def setup(app: Any) -> dict[str, Any]:
+    """Sphinx extension: link every page's download menu to the book's PDF."""
+    # After sphinx-book-theme's add_header_buttons (priority 501) made the menu.
+    app.connect("html-page-context", _add_download_entry, priority=600)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+# ------------------------------------------------------------------ making the PDF
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` on 127.0.0.1 on a free port; yield the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def build_singlehtml() -> Path:
+    """Build the book into one HTML page, with the flags of ``make book``.
+
+    Returns the page. Raises ``subprocess.CalledProcessError`` if the build fails.
+    """
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    command = [
+        str(jupyter_book),
+        "build",
+        str(ROOT),
+        "--builder",
+        "singlehtml",
+        "--path-output",
+        str(SINGLEHTML_OUTPUT),
+        "--warningiserror",
+        "--nitpick",
+        "--keep-going",
+        "--quiet",
+    ]
+    subprocess.run(command, check=True, cwd=ROOT)
+    return root_page()
+
+
+def root_page() -> Path:
+    """The single HTML page, copied to ``SINGLEHTML/book.html``; returns that copy.
+
+    Sphinx names the page after the root document of ``_toc.yml``
+    (``chapters/intro.html``) but writes its links to ``_static/`` and
+    ``_images/`` relative to the output folder itself, so it only works from there.
+    """
+    sys.path.insert(0, str(ROOT))
+    from tools.sphinx_ext import read_toc
+
+    built = SINGLEHTML / f"{read_toc(ROOT / '_toc.yml')[0]}.html"
+    page = SINGLEHTML / "book.html"
+    shutil.copyfile(built, page)
+    return page
+
+
+def print_pdf(page_path: Path, pdf_path: Path) -> list[str]:
+    """Print ``page_path`` (under ``SINGLEHTML``) to ``pdf_path`` with Chromium.
+
+    Returns the requests to other hosts that were refused (there should be none).
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.is_file():
+        raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
+    blocked: list[str] = []
+    relative = page_path.relative_to(SINGLEHTML).as_posix()
+    with serving(SINGLEHTML) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1000, "height": 1400})
+            context.set_default_timeout(TIMEOUT_MS)
+
+            def route(route: Any) -> None:
+                request_url = route.request.url
+                if request_url.startswith(url + "/") or urlsplit(
+                    request_url
+                ).scheme in ("data", "blob"):
+                    route.continue_()
+                else:
+                    blocked.append(request_url)
+                    route.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            page.goto(f"{url}/{relative}", wait_until="load")
+            page.evaluate(_OPEN_DROPDOWNS_JS)
+            page.add_style_tag(content=PRINT_CSS)
+            page.wait_for_function(
+                "Array.from(document.images).every((img) => img.complete)"
+            )
+            if page.locator(".math").count():
+                page.wait_for_function(
+                    "window.MathJax !== undefined && MathJax.isReady === true"
+                )
+                page.evaluate(
+                    "() => new Promise((done) => MathJax.Hub.Queue(() => done(true)))"
+                )
+            pdf_path.parent.mkdir(parents=True, exist_ok=True)
+            page.pdf(
+                path=str(pdf_path),
+                format="A4",
+                print_background=True,
+                margin={
+                    "top": "16mm",
+                    "bottom": "16mm",
+                    "left": "14mm",
+                    "right": "14mm",
+                },
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=(
+                    '<div style="font-size:8px;width:100%;text-align:center">'
+                    '<span class="pageNumber"></span> / '
+                    '<span class="totalPages"></span>'
+                    "</div>"
+                ),
+                outline=True,
+                tagged=True,
+            )
+        finally:
+            browser.close()
+    return blocked
+
+
+def page_count(pdf_path: Path) -> int:
+    """Number of pages of the PDF, from ``pdfinfo`` (poppler-utils)."""
+    info = subprocess.run(
+        ["pdfinfo", str(pdf_path)], check=True, capture_output=True, text=True
+    ).stdout
+    for line in info.splitlines():
+        if line.startswith("Pages:"):
+            return int(line.split()[1])
+    raise ValueError(f"pdfinfo gave no page count for {pdf_path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build, print, copy to the site; print the page count."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="print the existing singlehtml build instead of rebuilding it",
+    )
+    parser.add_argument(
+        "--site",
+        type=Path,
+        default=SITE,
+        help="HTML site to copy the PDF into (skipped if it does not exist)",
+    )
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    page_path = root_page() if args.no_build else build_singlehtml()
+    built = time.perf_counter()
+    blocked = print_pdf(page_path, PDF_PATH)
+    if blocked:
+        print("requests to other hosts were refused:", *blocked, sep="\n  ")
+        return 1
+    pages = page_count(PDF_PATH)
+    print(
+        f"{PDF_PATH.relative_to(ROOT)}: {pages} pages, "
+        f"{PDF_PATH.stat().st_size / 1e6:.1f} MB "
+        f"(singlehtml build {built - started:.0f} s, "
+        f"printing {time.perf_counter() - built:.0f} s)"
+    )
+    if args.site.is_dir():
+        shutil.copy2(PDF_PATH, args.site / PDF_NAME)
+        print(f"copied to {args.site / PDF_NAME}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
