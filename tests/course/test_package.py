@@ -1,0 +1,109 @@
+"""The installed package is honest: its wheel works with its declared dependencies.
+
+Colab installs ``book_src`` alone (the first cell of every chapter), so the wheel
+must import with nothing but what ``pyproject.toml`` declares: no Sphinx, no
+nbclient, no ``tools`` folder. The test builds the wheel, installs it in a fresh
+virtual environment (torch and torchvision constrained to the pinned versions,
+which pip takes from the local disk on these machines; the small dependencies come
+from the package index, hence the ``network`` marker) and imports every module.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT
+
+PINNED = ("torch", "torchvision")
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> str:
+    done = subprocess.run(
+        [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, f"{args}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def pins() -> list[str]:
+    text = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    found = [
+        line.strip()
+        for line in text.splitlines()
+        if re.match(rf"^({'|'.join(PINNED)})==", line.strip())
+    ]
+    assert len(found) == len(PINNED), found
+    return found
+
+
+def modules_in(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.endswith(".py")]
+    assert names, f"{wheel.name} holds no Python file"
+    return sorted(
+        n.removesuffix(".py").removesuffix("/__init__").replace("/", ".") for n in names
+    )
+
+
+def build_wheel(out: Path) -> Path:
+    """Build from a copy of the sources, so that nothing is written in the repo."""
+    source = out / "source"
+    shutil.copytree(
+        ROOT / "book_src",
+        source / "book_src",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copyfile(ROOT / name, source / name)
+    # --no-isolation: build with this environment's setuptools, no download.
+    build = (sys.executable, "-m", "build", "--wheel", "--no-isolation")
+    run(*build, "--outdir", out, source)
+    (wheel,) = out.glob("book_src-*.whl")
+    return wheel
+
+
+def test_the_wheel_holds_the_course_and_nothing_else(tmp_path: Path) -> None:
+    modules = modules_in(build_wheel(tmp_path))
+    assert all(m == "book_src" or m.startswith("book_src.") for m in modules), modules
+    assert "book_src.layers" in modules
+    for tool in ("sphinx_ext", "notebooks"):
+        assert not any(m.endswith(tool) for m in modules), modules
+
+
+@pytest.mark.network
+@pytest.mark.slow
+def test_wheel_imports_every_module_with_declared_dependencies_only(
+    tmp_path: Path,
+) -> None:
+    wheel = build_wheel(tmp_path / "dist")
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    python = venv / "bin" / "python"
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("\n".join(pins()) + "\n")
+    pip = (python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check")
+    run(*pip, "--constraint", constraints, wheel, cwd=tmp_path)
+
+    modules = modules_in(wheel)
+    script = (
+        "import importlib, importlib.util, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "for absent in ('sphinx', 'nbclient', 'tools', 'pytest'):\n"
+        "    assert importlib.util.find_spec(absent) is None, absent\n"
+        "print(len(sys.modules))\n"
+    )
+    # Run outside the repository, so that its folders are not importable.
+    run(python, "-c", script, cwd=tmp_path)
