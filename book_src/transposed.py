@@ -1,0 +1,373 @@
+"""Transposed convolutions written as plain Python loops (chapter 7).
+
+A convolution reads a window at every output position and applies one
+``nn.Linear`` to it. A transposed convolution runs the other way round: at every
+*input* position it applies one ``nn.Linear`` (``kernel``) to the vector of
+``in_channels`` numbers there, which gives ``out_channels * prod(kernel_size)``
+numbers: one whole output window. The loop adds that window into the output,
+at the place where a convolution with the same stride and dilation would have
+read it. Windows overlap, so the output elements they share collect a sum.
+
+This is exactly how the gradient of a convolution reaches its input (chapter 7),
+which is why ``ConvTranspose2D`` is the layer that upsamples feature maps back to
+images in autoencoders and segmentation networks.
+
+Then, as in ``torch.nn``: ``padding`` crops that many elements off both ends of
+the result, ``output_padding`` keeps extra elements at the far end (it chooses
+between the output sizes that a stride larger than one makes possible, as does
+the forward's ``output_size``), and the bias is added once to every output
+element. The bias is therefore a parameter of its own (``bias``), not the
+Linear's, which would add it once per window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from book_src._plumbing import (
+    IntOrTuple,
+    as_tuple,
+    check_positive,
+    check_positive_int,
+)
+from book_src.layers import _SlidingWindowNd
+
+__all__ = ["ConvTranspose1D", "ConvTranspose2D", "transposed_output_size"]
+
+
+def transposed_output_size(
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Output length of a transposed convolution along one dimension (chapter 7).
+
+    ``(length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + 1 +
+    output_padding``: the last input position's window ends at
+    ``(length - 1) * stride + dilation * (kernel_size - 1) + 1``.
+    """
+    reach = (length - 1) * stride + dilation * (kernel_size - 1) + 1
+    return reach - 2 * padding + output_padding
+
+
+class _ConvTransposeNd(_SlidingWindowNd):
+    """A transposed convolution: one ``nn.Linear`` per input position, spread out.
+
+    Args:
+        in_channels: channels of the input, i.e. inputs of the Linear (per group).
+        out_channels: channels of the output.
+        kernel_size: window size, an int or one int per spatial dimension.
+        stride: step between the windows of two neighbouring input positions.
+        padding: cropped off both ends of every spatial dimension.
+        output_padding: extra elements kept at the far end of every spatial
+            dimension; smaller than the stride or the dilation.
+        groups: split the channels into groups handled separately.
+        bias: whether to add a learned bias to every output element.
+        dilation: spacing between the elements of one window.
+        padding_mode: only ``'zeros'``, as in ``torch.nn``.
+        device: where the parameters live.
+        dtype: the parameters' dtype.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple = 1,
+        padding: IntOrTuple = 0,
+        output_padding: IntOrTuple = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: IntOrTuple = 1,
+        padding_mode: str = "zeros",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        name, n = self._name, self.ndim
+        check_positive_int(in_channels, "in_channels", name)
+        check_positive_int(out_channels, "out_channels", name)
+        check_positive_int(groups, "groups", name)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels "
+                f"({out_channels}) must both be divisible by groups ({groups})"
+            )
+        self.kernel_size = as_tuple(kernel_size, n, "kernel_size", name)
+        self.stride = as_tuple(stride, n, "stride", name)
+        self.dilation = as_tuple(dilation, n, "dilation", name)
+        check_positive(self.kernel_size, "kernel_size", name)
+        check_positive(self.stride, "stride", name)
+        check_positive(self.dilation, "dilation", name)
+        if isinstance(padding, str):
+            raise ValueError(
+                f"{name}: padding must be an int or a tuple of {n} ints "
+                f"('same' and 'valid' are for convolutions), got {padding!r}"
+            )
+        self.padding = as_tuple(padding, n, "padding", name)
+        self.output_padding = as_tuple(output_padding, n, "output_padding", name)
+        if any(p < 0 for p in self.padding):
+            raise ValueError(f"{name}: padding must be >= 0, got {self.padding}")
+        if padding_mode != "zeros":
+            raise ValueError(
+                f"{name}: padding_mode must be 'zeros' (the only mode torch.nn's "
+                f"transposed convolutions support), got {padding_mode!r}"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.groups = groups
+        self.padding_mode = padding_mode
+
+        # The one fully connected layer applied at every input position: the
+        # C_in // groups numbers of one group in, that group's output window out.
+        # torch.nn's initialisation is drawn below, so skip the Linear's own.
+        self.kernel = nn.utils.skip_init(
+            nn.Linear,
+            in_channels // groups,
+            out_channels * math.prod(self.kernel_size),
+            bias=False,
+            device=torch.get_default_device() if device is None else device,
+            dtype=dtype,
+        )
+        # Added once to every output element, so not the Linear's bias.
+        if bias:
+            self.bias = nn.Parameter(
+                torch.empty(out_channels, device=device, dtype=dtype)
+            )
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Draw the initial weights as ``torch.nn`` does: same seed, same weights.
+
+        ``torch.nn`` draws its ``(in, out // groups, *kernel)`` weight uniformly
+        in ``± 1 / sqrt(out // groups * prod(kernel))``, then the bias in the same
+        range; we draw the same numbers and store them in the Linear's layout.
+        """
+        weight = self.kernel.weight.new_empty(self.weight.shape)
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+        with torch.no_grad():
+            self.kernel.weight.copy_(self._to_linear(weight))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(weight[0].numel())
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    @property
+    def weight(self) -> Tensor:
+        """The kernel's weights seen as torch.nn's ``(in, out // groups, *kernel)``.
+
+        Row ``(g, o, *k)`` of the Linear (group, output channel, kernel offset)
+        holds, for each input channel of group ``g``, the weight that sends it to
+        output channel ``o`` at offset ``k`` of the window.
+        """
+        g, k = self.groups, self.kernel_size
+        rows = self.kernel.weight.view(g, self.out_channels // g, *k, -1)
+        # (g, out // g, *k, in // g) -> (g, in // g, out // g, *k)
+        return rows.movedim(-1, 1).reshape(self.in_channels, -1, *k)
+
+    def _to_linear(self, weight: Tensor) -> Tensor:
+        """torch.nn's ``(in, out // groups, *kernel)`` weight in the Linear's layout."""
+        g = self.groups
+        per_group = weight.reshape(g, self.in_channels // g, -1)  # (g, in//g, rows)
+        return per_group.transpose(1, 2).reshape(self.kernel.weight.shape)
+
+    def forward(
+        self, input: Tensor, output_size: Sequence[int] | None = None
+    ) -> Tensor:
+        """Transposed-convolve ``(N, C_in, *spatial)`` or ``(C_in, *spatial)`` input.
+
+        ``output_size`` (the spatial sizes, optionally preceded by the batch and
+        channel sizes) picks the output size where a stride makes several possible;
+        it replaces ``output_padding``.
+        """
+        x, unbatched = self._split_batch(input, self.in_channels)
+        in_size = list(x.shape[2:])
+        if 0 in in_size:
+            raise ValueError(
+                f"{self._name}: every spatial size must be positive, got an input "
+                f"of shape {tuple(input.shape)}"
+            )
+        output_padding = self._output_padding(input, in_size, output_size)
+        out_size = [
+            transposed_output_size(size, k, s, p, op, d)
+            for size, k, s, p, op, d in zip(
+                in_size,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                output_padding,
+                self.dilation,
+            )
+        ]
+        if any(size <= 0 for size in out_size):
+            raise ValueError(
+                f"{self._name}: the output would have size {out_size} for an input "
+                f"of spatial size {tuple(in_size)}: padding {self.padding} crops "
+                "more than the windows cover"
+            )
+        # The whole area the windows cover, plus output_padding at the far end.
+        full_size = [size + 2 * p for size, p in zip(out_size, self.padding)]
+        full = self.convolve(x, full_size)
+        out = full[
+            (..., *(slice(p, p + size) for p, size in zip(self.padding, out_size)))
+        ]
+        if self.bias is not None:
+            out = out + self.bias.view(-1, *([1] * self.ndim))
+        return out.squeeze(0) if unbatched else out
+
+    def convolve(self, x: Tensor, out_size: list[int]) -> Tensor:
+        """The lesson: each input position's Linear output added into its window.
+
+        ``x`` is the input ``(N, C_in, *spatial)``; returns the uncropped output
+        ``(N, C_out, *out_size)`` (chapter 7).
+        """
+        out = x.new_zeros(x.shape[0], self.out_channels, *out_size)
+        for position in self.positions(x.shape[2:]):  # every INPUT position
+            vector = x[(slice(None), slice(None), *position)]  # (N, C_in)
+            out[self.window(position)] += self.apply_kernel(vector)
+        return out
+
+    def apply_kernel(self, vector: Tensor) -> Tensor:
+        """Apply the Linear at one input position: ``(N, C_in)`` -> ``(N, C_out, *k)``.
+
+        With ``groups``, group g's input channels go through its own rows of the
+        same weight matrix and fill group g's output channels.
+        """
+        n = vector.shape[0]
+        if self.groups == 1:
+            out = self.kernel(vector)  # (N, C_out * prod(kernel_size))
+        else:
+            vector = vector.reshape(n, self.groups, self.kernel.in_features)
+            weight = self.kernel.weight.view(self.groups, -1, self.kernel.in_features)
+            out = torch.einsum("ngi,goi->ngo", vector, weight)
+        return out.reshape(n, self.out_channels, *self.kernel_size)
+
+    def _output_padding(
+        self,
+        input: Tensor,
+        in_size: Sequence[int],
+        output_size: Sequence[int] | None,
+    ) -> tuple[int, ...]:
+        """``output_padding``, or the one that gives ``output_size``; checked."""
+        name = self._name
+        if output_size is None:
+            for op, s, d in zip(self.output_padding, self.stride, self.dilation):
+                if op < 0 or op >= max(s, d):
+                    raise ValueError(
+                        f"{name}: output_padding must be >= 0 and smaller than the "
+                        f"stride or the dilation, got output_padding "
+                        f"{self.output_padding}, stride {self.stride}, dilation "
+                        f"{self.dilation}"
+                    )
+            return self.output_padding
+        sizes = [int(size) for size in output_size]
+        leading = input.dim() - self.ndim  # batch and channel sizes may come first
+        if len(sizes) == leading + self.ndim:
+            sizes = sizes[leading:]
+        if len(sizes) != self.ndim:
+            raise ValueError(
+                f"{name}: for a {input.dim()}D input, output_size must have "
+                f"{self.ndim} or {leading + self.ndim} elements, got {output_size!r}"
+            )
+        smallest = [
+            transposed_output_size(size, k, s, p, 0, d)
+            for size, k, s, p, d in zip(
+                in_size, self.kernel_size, self.stride, self.padding, self.dilation
+            )
+        ]
+        largest = [low + s - 1 for low, s in zip(smallest, self.stride)]
+        if any(
+            not low <= size <= high for size, low, high in zip(sizes, smallest, largest)
+        ):
+            raise ValueError(
+                f"{name}: output_size {sizes} is not possible for an input of "
+                f"spatial size {tuple(in_size)}: each size must lie between "
+                f"{smallest} and {largest}"
+            )
+        return tuple(size - low for size, low in zip(sizes, smallest))
+
+    @classmethod
+    def from_torch(cls, module: nn.Module) -> _ConvTransposeNd:
+        """Build the loop layer with the same hyper-parameters and weights.
+
+        torch.nn's ``(in, out // groups, *kernel)`` weight is rearranged into the
+        Linear's ``(out * prod(kernel), in // groups)`` matrix; the bias is copied.
+        """
+        args: dict[str, Any] = cls._init_args(module)
+        args["bias"] = module.bias is not None
+        layer = cls(**args, device=module.weight.device, dtype=module.weight.dtype)
+        with torch.no_grad():
+            layer.kernel.weight.copy_(layer._to_linear(module.weight))
+            if module.bias is not None:
+                layer.bias.copy_(module.bias)
+        return layer
+
+    def to_torch(self) -> nn.Module:
+        """Return the equivalent torch.nn layer, with a copy of the weights."""
+        module = self.torch_class(
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            stride=self.stride,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            groups=self.groups,
+            bias=self.bias is not None,
+            dilation=self.dilation,
+            padding_mode=self.padding_mode,
+            device=self.kernel.weight.device,
+            dtype=self.kernel.weight.dtype,
+        )
+        with torch.no_grad():
+            module.weight.copy_(self.weight)
+            if self.bias is not None:
+                module.bias.copy_(self.bias)
+        return module
+
+    def extra_repr(self) -> str:
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+            f", stride={self.stride}"
+        )
+        if self.padding != (0,) * self.ndim:
+            s += f", padding={self.padding}"
+        if self.output_padding != (0,) * self.ndim:
+            s += f", output_padding={self.output_padding}"
+        if self.dilation != (1,) * self.ndim:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class ConvTranspose1D(_ConvTransposeNd):
+    """1D transposed convolution as a loop over input positions (chapter 7).
+
+    Mirrors ``torch.nn.ConvTranspose1d``: input ``(N, C_in, L)`` or ``(C_in, L)``.
+    """
+
+    ndim = 1
+    torch_class = nn.ConvTranspose1d
+
+
+class ConvTranspose2D(_ConvTransposeNd):
+    """2D transposed convolution as a loop over input positions (chapter 7).
+
+    Mirrors ``torch.nn.ConvTranspose2d``: input ``(N, C_in, H, W)`` or
+    ``(C_in, H, W)``.
+    """
+
+    ndim = 2
+    torch_class = nn.ConvTranspose2d
