@@ -1,0 +1,102 @@
+"""The convolution family: what a layer costs and how far it sees (chapter 7).
+
+Three small tools for comparing convolutions: :func:`conv_cost` counts a
+layer's parameters and multiply-adds, :func:`depthwise_separable` builds the
+cheap two-step replacement of a standard convolution, and
+:func:`receptive_field` says how many input pixels one output of a stack of
+convolutions depends on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from torch import nn
+
+from book_src.layers import Conv2D
+
+__all__ = ["Cost", "conv_cost", "depthwise_separable", "receptive_field"]
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one convolution costs: weights to store and multiply-adds to run."""
+
+    parameters: int
+    multiply_adds: int
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(
+            self.parameters + other.parameters,
+            self.multiply_adds + other.multiply_adds,
+        )
+
+
+def conv_cost(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: Sequence[int],
+    out_size: Sequence[int],
+    groups: int = 1,
+    bias: bool = True,
+) -> Cost:
+    """Parameters and multiply-adds of one convolution, for one sample (chapter 7).
+
+    The Linear applied at every position has ``in_channels // groups *
+    prod(kernel_size)`` inputs per output channel: that many weights per output
+    channel (plus one bias each), and that many multiply-adds per output element.
+    There are ``out_channels * prod(out_size)`` output elements. Bias additions
+    and padding are not counted separately: a window that overlaps the padding
+    still costs a full set of multiply-adds, as in the loop.
+    """
+    fan_in = in_channels // groups * math.prod(kernel_size)
+    parameters = out_channels * fan_in + (out_channels if bias else 0)
+    multiply_adds = out_channels * math.prod(out_size) * fan_in
+    return Cost(parameters, multiply_adds)
+
+
+def depthwise_separable(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int,
+    padding: int = 0,
+    conv: type[nn.Module] = Conv2D,
+) -> nn.Sequential:
+    """A depthwise then a pointwise (1 x 1) convolution (chapter 7).
+
+    The depthwise convolution (``groups = in_channels``) filters every channel on
+    its own; the pointwise one mixes the channels at every pixel. Together they
+    replace one standard ``kernel_size`` convolution at a fraction of its cost.
+    """
+    return nn.Sequential(
+        conv(
+            in_channels, in_channels, kernel_size, padding=padding, groups=in_channels
+        ),
+        conv(in_channels, out_channels, 1),
+    )
+
+
+def receptive_field(convs: Iterable[nn.Module]) -> tuple[int, ...]:
+    """Input elements, per dimension, that one output of a stack depends on (ch. 7).
+
+    Each layer widens the field by ``dilation * (kernel_size - 1)`` steps of its
+    input, and one step of its input is ``jump`` input elements of the stack,
+    where ``jump`` is the product of the strides before it:
+    ``r = 1 + sum_l d_l (k_l - 1) prod_{m < l} s_m``. Works for any modules with
+    ``kernel_size``, ``stride`` and ``dilation`` tuples (ours or torch.nn's).
+    """
+    field: list[int] | None = None
+    jump: list[int] = []
+    for conv in convs:
+        if field is None:
+            field, jump = [1] * len(conv.kernel_size), [1] * len(conv.kernel_size)
+        for dim, (k, s, d) in enumerate(
+            zip(conv.kernel_size, conv.stride, conv.dilation)
+        ):
+            field[dim] += d * (k - 1) * jump[dim]
+            jump[dim] *= s
+    if field is None:
+        raise ValueError("receptive_field: expected at least one convolution")
+    return tuple(field)
