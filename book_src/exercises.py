@@ -919,6 +919,12 @@ def _pool_mistakes() -> list[_Mistake]:
             "lengths, kernels and paddings",
             partial_windows(lambda n, d: [i * d["s"] for i in range(n // d["s"])]),
         ),
+        _Mistake(
+            "the original course's MaxPool1D: its windows always step by "
+            "kernel_size and it adds no padding; step by stride (kernel_size when "
+            "stride is None) and pad both ends with float('-inf')",
+            lambda d: pool(d, stride=d["k"], padding=0),
+        ),
     ]
 
 

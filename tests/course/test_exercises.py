@@ -606,6 +606,23 @@ class MaxTuplePool(GoodMaxPool1D):
         return torch.max(window, dim=2)  # (values, indices), not values
 
 
+class OriginalCoursePool(nn.Module):
+    """The original course's MaxPool1D, taking our constructor's arguments."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.pooling = kernel_size
+
+    def forward(self, x):
+        return torch.stack(
+            [
+                torch.max(x[:, :, i - self.pooling : i], dim=2)[0]
+                for i in range(self.pooling, x.shape[2] + 1, self.pooling)
+            ],
+            dim=2,
+        )
+
+
 class NoUnbatchedPool(GoodMaxPool1D):
     def forward(self, x):
         x = self.pad(x)
@@ -628,6 +645,10 @@ WRONG_POOLS: dict[type, tuple[str, ...]] = {
     LengthOverStridePool: ("h // stride",),
     MaxTuplePool: (".values",),
     NoUnbatchedPool: ("unbatched input not handled",),
+    OriginalCoursePool: (
+        "the original course's MaxPool1D",
+        "Also: unbatched input not handled",
+    ),
 }
 
 
