@@ -1306,15 +1306,19 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
                 _Case(
                     c.label,
                     c.data,
-                    c.expected[index],
-                    _part(c.got, index),
-                    "" if _same(_part(c.got, index), c.expected[index]) else "x",
+                    expected=c.expected[index],
+                    got=_part(c.got, index),
+                    problem=""
+                    if _same(_part(c.got, index), c.expected[index])
+                    else "x",
                 )
                 for c in cases
             ]
             found = _diagnose(parts, mistakes)
             if found:
                 hints.append(found)
+            elif any(c.got[index] is None for c in wrong):
+                hints.append(f"{grad} missing: return it as a tensor, not None")
             else:
                 shapes = [
                     c
@@ -1333,6 +1337,10 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
                     )
         if hints:
             return ". Also: ".join(hints)
+        if any(c.problem.startswith("returned") for c in cases):
+            return (
+                "return the three gradients: return grad_input, grad_weight, grad_bias"
+            )
         return _error_hint(cases)
 
     return _finish(cases, "autograd", hint)

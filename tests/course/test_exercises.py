@@ -776,6 +776,20 @@ def test_backward_needs_three_gradients(capsys: Any) -> None:
     result, output = run(check_conv1d_backward, variant(two_values=True), capsys)
     assert result is False
     assert "expected a tuple (grad_input, grad_weight, grad_bias)" in output
+    assert "return the three gradients" in hint_of(output)
+
+
+def test_backward_with_a_missing_gradient(capsys: Any) -> None:
+    def backward(x, weight, bias, grad_output, stride=1, padding=0):
+        grad_input, grad_weight, _ = good_backward(
+            x, weight, bias, grad_output, stride, padding
+        )
+        return grad_input, grad_weight, None
+
+    result, output = run(check_conv1d_backward, backward, capsys)
+    assert result is False
+    assert "grad_bias returned a NoneType, expected a tensor" in output
+    assert "grad_bias missing" in hint_of(output)
 
 
 def test_backward_reports_an_exception(capsys: Any) -> None:
