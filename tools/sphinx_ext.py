@@ -1,6 +1,6 @@
 """Sphinx extension for the course book: offline MathJax and execution statistics.
 
-Registered in ``_config.yml`` under ``sphinx: extra_extensions:``.
+Registered in ``_config.yml`` as ``sphinx: local_extensions: {sphinx_ext: tools}``.
 
 1. **MathJax from the site itself.** The book never loads a CDN. The MathJax 2.7
    files that the PyPI package ``jupyter-server-mathjax`` ships are copied into
@@ -65,7 +65,7 @@ def mathjax_source_dir() -> Path:
         import jupyter_server_mathjax
     except ImportError as error:  # pragma: no cover - pinned in requirements.txt
         raise ExtensionError(
-            "book_src.sphinx_ext serves MathJax from the book itself and needs the "
+            "tools/sphinx_ext.py serves MathJax from the book itself and needs the "
             "PyPI package jupyter-server-mathjax (pinned in requirements.txt)."
         ) from error
     static = Path(jupyter_server_mathjax.__file__).parent / "static"
@@ -308,7 +308,7 @@ def _format_date(value: Any) -> str | None:
 def _hardware_line(execution: dict[str, Any]) -> str | None:
     """Summarise ``metadata["book_src"]["execution"]`` as one line, or ``None``.
 
-    Reads the keys that ``book_src.notebooks`` writes: ``cpu``, ``cores``,
+    Reads the keys that ``tools/notebooks.py`` writes: ``cpu``, ``cores``,
     ``threads``, ``gpu``, ``torch`` and ``python``; any of them may be missing.
     """
 

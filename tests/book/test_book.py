@@ -75,7 +75,7 @@ def test_config_basics() -> None:
         assert folder in config["exclude_patterns"], folder
     extensions = config["parse"]["myst_enable_extensions"]
     assert {"dollarmath", "amsmath", "colon_fence"} <= set(extensions)
-    assert config["sphinx"]["local_extensions"] == {"sphinx_ext": "tools"}
+    assert config["sphinx"]["local_extensions"]["sphinx_ext"] == "tools"
     assert config["html"]["use_repository_button"] is True
     assert config["html"]["use_issues_button"] is True
 
