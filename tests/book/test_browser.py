@@ -17,10 +17,35 @@ For each page of the table of contents:
 * no request went to a host other than the local server.
 
 A full-page screenshot of each page goes to ``tests/artifacts/screenshots/``.
+
+Accessibility and reading comfort, on every page (the TOC's, plus Sphinx's search
+and index pages for the audit):
+
+* **axe-core** (4.12, shipped by axe-playwright-python, so offline) in light mode
+  (in ``test_page``) and in dark mode (in ``test_dark_mode``): no critical or
+  serious violation, except those listed in ``THEME_VIOLATIONS`` with the reason
+  they belong to the theme. Each page's result goes to ``tests/artifacts/axe/``.
+* **Keyboard**: Tab alone reaches the skip link, the sidebar's chapters, the
+  launch, download and colour-mode buttons and the previous/next links, each with
+  a visible focus ring; Enter opens the launch and download menus and Tab reaches
+  their links (Binder, Colab, the notebook, the whole book's PDF).
+* **Dark mode**: a full-page screenshot of each page in dark mode
+  (``tests/artifacts/screenshots/dark/``); every image of the content is opaque
+  (no transparent background that would show the dark page through it) and, as
+  drawn on screen, has a contrast of at least 3:1 between its background and its
+  ink.
+* **Figures**, read from the built HTML: every image of the content has alt text
+  that describes it (not a file name) and a caption.
+* **Animations** (matplotlib ``to_jshtml``): stepping one changes its frame, and
+  it plays, without the network.
+* **Search**, offline: "stride" finds chapter 1 first, and the result opens it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import re
 import time
@@ -30,15 +55,21 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from bs4 import BeautifulSoup
+from PIL import Image
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
+    Locator,
     Page,
     Response,
     Route,
     sync_playwright,
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tools.pdf import PDF_NAME
 
 from book_helpers import repository_url, toc_docnames
 from helpers import ROOT, serving
@@ -139,11 +170,22 @@ class Visit:
     failed: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-def tab(browser: Browser, server: str) -> Iterator[tuple[Page, Visit]]:
-    """A fresh browser tab that may only reach the local server."""
-    context = browser.new_context(viewport=VIEWPORT)
+@contextlib.contextmanager
+def open_tab(
+    browser: Browser, server: str, mode: str = "light"
+) -> Iterator[tuple[Page, Visit]]:
+    """A fresh browser tab that may only reach the local server.
+
+    ``mode`` is the theme's colour mode ("light" or "dark"), as if the reader had
+    chosen it with the header's button (pydata-sphinx-theme keeps it in
+    ``localStorage``); the browser's own preference is set to match.
+    """
+    context = browser.new_context(viewport=VIEWPORT, color_scheme=mode)
     context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(
+        f"localStorage.setItem('mode', '{mode}');"
+        f"localStorage.setItem('theme', '{mode}');"
+    )
     visit = Visit()
 
     def on_request(route: Route) -> None:
@@ -173,6 +215,20 @@ def tab(browser: Browser, server: str) -> Iterator[tuple[Page, Visit]]:
         yield page, visit
     finally:
         context.close()
+
+
+@pytest.fixture
+def tab(browser: Browser, server: str) -> Iterator[tuple[Page, Visit]]:
+    """A fresh light-mode tab that may only reach the local server."""
+    with open_tab(browser, server) as opened:
+        yield opened
+
+
+@pytest.fixture
+def dark_tab(browser: Browser, server: str) -> Iterator[tuple[Page, Visit]]:
+    """A fresh dark-mode tab that may only reach the local server."""
+    with open_tab(browser, server, "dark") as opened:
+        yield opened
 
 
 # ------------------------------------------------------------------- page checks
@@ -310,12 +366,14 @@ def test_page(docname: str, site: Path, server: str, tab: tuple[Page, Visit]) ->
     for path in internal_links(page, server):
         target = site / path.lstrip("/")
         if not target.is_file():
-            problems.append(f"broken link: {path}")
+            hint = " (made by `make pdf`)" if target.name == PDF_NAME else ""
+            problems.append(f"broken link: {path}{hint}")
 
     problems += [f"console error: {text}" for text in visit.console_errors]
     problems += [f"page error: {text}" for text in visit.page_errors]
     problems += [f"HTTP {text}" for text in visit.failed]
     problems += [f"request to another host: {url}" for url in visit.blocked]
+    problems += accessibility_audit(page, "light", f"{docname}.html")
     seconds = time.perf_counter() - started
     assert not problems, f"{docname} ({seconds:.1f} s):\n" + "\n".join(problems)
 
@@ -350,3 +408,387 @@ def test_no_asset_from_another_host(site: Path) -> None:
         if (match := remote.search(path.read_text(encoding="utf-8")))
     }
     assert not offenders, f"pages that load from another host: {offenders}"
+
+
+# ------------------------------------------------------------------ accessibility
+
+#: axe-core impacts that fail the audit. "moderate" and "minor" are recorded in
+#: tests/artifacts/axe/ but do not fail it. (The one moderate violation on every
+#: page, rule "region", is the theme's logo link in the primary sidebar, which
+#: sphinx-book-theme 1.3 places outside any landmark.)
+BLOCKING_IMPACTS = frozenset({"critical", "serious"})
+#: Critical or serious violations that belong to the theme, not to the book, by
+#: axe rule id, with the reason. Empty: every page passes in both modes.
+THEME_VIOLATIONS: dict[str, str] = {}
+AXE_ARTIFACTS = ROOT / "tests" / "artifacts" / "axe"
+#: Pages audited besides the TOC's (which test_page and test_dark_mode audit):
+#: Sphinx's search page, with results, and its index page.
+OTHER_AUDITED_PAGES = ["search.html?q=stride", "genindex.html"]
+
+_axe = Axe()
+
+
+def accessibility_audit(page: Page, mode: str, page_name: str) -> list[str]:
+    """Run axe-core on the page as it is now; return its blocking violations.
+
+    Every violation, blocking or not, is written to ``tests/artifacts/axe/``.
+    """
+    theme = page.evaluate("document.documentElement.dataset.theme")
+    if theme != mode:
+        return [f"the page is in {theme} mode, not {mode}: audit not run"]
+    violations = _axe.run(page).response["violations"]
+    AXE_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    record = [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "nodes": [node["target"] for node in v["nodes"]],
+        }
+        for v in violations
+    ]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{mode}__{page_name}")
+    (AXE_ARTIFACTS / f"{name}.json").write_text(json.dumps(record, indent=1))
+    return [
+        f"axe {v['id']} ({v['impact']}, {mode} mode): {v['help']} "
+        f"[{v['helpUrl']}]\n    "
+        + "\n    ".join(
+            f"{node['target']}: {node.get('failureSummary', '')}".replace("\n", " ")
+            for node in v["nodes"][:5]
+        )
+        for v in violations
+        if v["impact"] in BLOCKING_IMPACTS and v["id"] not in THEME_VIOLATIONS
+    ]
+
+
+@pytest.mark.parametrize("page_name", OTHER_AUDITED_PAGES)
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_accessibility_of_search_and_index(
+    mode: str, page_name: str, browser: Browser, server: str
+) -> None:
+    with open_tab(browser, server, mode) as (page, _):
+        page.goto(f"{server}/{page_name}", wait_until="load")
+        if page_name.startswith("search.html"):
+            page.wait_for_selector("#search-results .search-summary")
+        problems = accessibility_audit(page, mode, page_name)
+    assert not problems, "\n".join(problems)
+
+
+#: What a keyboard user must reach on a chapter page, as CSS selectors.
+KEYBOARD_TARGETS = {
+    "skip link": "#pst-skip-link a",
+    "chapter 2 in the sidebar": 'nav.bd-docs-nav a[href="02_pooling.html"]',
+    "launch menu": 'button[aria-label="Launch interactive content"]',
+    "download menu": 'button[aria-label="Download this page"]',
+    "colour mode": "button.theme-switch-button",
+    "previous page": "a.left-prev",
+    "next page": "a.right-next",
+}
+#: The focused element and whether it shows a focus indicator (outline or ring).
+_FOCUS_JS = """
+(targets) => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const style = getComputedStyle(el);
+  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+  const ring = style.boxShadow !== "none";
+  const hits = Object.entries(targets)
+    .filter(([, selector]) => el.matches(selector)).map(([name]) => name);
+  return {hits, visible: outline || ring,
+          text: (el.getAttribute("aria-label") || el.textContent || "").trim()
+                  .slice(0, 40),
+          href: el.getAttribute("href")};
+}
+"""
+MAX_TABS = 400
+
+
+def press_tab_until(page: Page, selector: str) -> bool:
+    """Press Tab until ``selector`` has the focus (at most ``MAX_TABS`` times)."""
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return True
+    return False
+
+
+def menu_links(page: Page, toggle: str, count: int) -> list[str]:
+    """Open a header menu with Enter; the ``href``s that Tab then focuses."""
+    page.goto(page.url, wait_until="load")
+    assert press_tab_until(page, toggle), f"Tab never reached {toggle}"
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "(s) => document.querySelector(s).getAttribute('aria-expanded') === 'true'",
+        arg=toggle,
+    )
+    reached = []
+    for _ in range(count):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.getAttribute('href')"))
+    return reached
+
+
+def test_keyboard_reaches_the_buttons(tab: tuple[Page, Visit], server: str) -> None:
+    """A chapter's buttons and links, reached and operated with the keyboard only."""
+    page, _ = tab
+    chapter = next(d for d in toc_docnames() if is_notebook(d))
+    page.goto(f"{server}/{chapter}.html", wait_until="load")
+    reached: dict[str, bool] = {}
+    for _ in range(MAX_TABS):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(_FOCUS_JS, KEYBOARD_TARGETS)
+        for name in (focused or {}).get("hits", []):
+            reached.setdefault(name, focused["visible"])
+        if len(reached) == len(KEYBOARD_TARGETS):
+            break
+    missing = sorted(set(KEYBOARD_TARGETS) - set(reached))
+    unseen = sorted(name for name, visible in reached.items() if not visible)
+    assert not missing, f"Tab never reaches: {missing}"
+    assert not unseen, f"no visible focus indicator on: {unseen}"
+
+    launch = menu_links(page, KEYBOARD_TARGETS["launch menu"], 2)
+    assert any(h and h.startswith("https://mybinder.org/") for h in launch), launch
+    assert any(h and h.startswith("https://colab.research.google.com/") for h in launch)
+    download = menu_links(page, KEYBOARD_TARGETS["download menu"], 4)
+    assert any(h and h.endswith(".ipynb") for h in download), download
+    assert f"../{PDF_NAME}" in download, download
+
+
+# ---------------------------------------------------------------------- dark mode
+
+#: Pixels of an image, drawn on a canvas: the share that is not fully opaque.
+_TRANSPARENCY_JS = """
+(img) => {
+  const width = Math.min(img.naturalWidth, 600);
+  const height = Math.max(1, Math.round(img.naturalHeight * width / img.naturalWidth));
+  const canvas = document.createElement("canvas");
+  canvas.width = width; canvas.height = height;
+  const context = canvas.getContext("2d");
+  context.drawImage(img, 0, 0, width, height);
+  const data = context.getImageData(0, 0, width, height).data;
+  let seeThrough = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] < 250) seeThrough++;
+  return seeThrough / (width * height);
+}
+"""
+#: The content's images: figures, animation frames (not the theme's icons).
+CONTENT_IMAGES = "article.bd-article img"
+MAX_TRANSPARENT = 0.01
+MIN_CONTRAST = 3.0  # WCAG 2.1 SC 1.4.11, non-text contrast
+
+
+def luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG relative luminance of an sRGB colour."""
+
+    def linear(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def drawn_contrast(png: bytes) -> float:
+    """Contrast between an image's background (its most common colour) and its ink.
+
+    The ink is the colour farthest from the background in luminance, ignoring
+    the farthest 0.5 % of the pixels (anti-aliasing, a stray dot).
+    """
+    with Image.open(io.BytesIO(png)) as image:
+        rgb = image.convert("RGB")
+        rgb.thumbnail((400, 400))
+        colors = rgb.getcolors(maxcolors=400 * 400)
+    background = luminance(max(colors)[1])
+    by_distance = sorted(
+        (abs(luminance(color) - background), count, luminance(color))
+        for count, color in colors
+    )
+    total = sum(count for _, count, _ in by_distance)
+    seen, ink = 0, background
+    for _, count, value in by_distance:
+        seen += count
+        ink = value
+        if seen >= total * 0.995:
+            break
+    light, dark = max(background, ink), min(background, ink)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def dark_mode_image_problems(page: Page) -> list[str]:
+    """The content's images that a dark page would make hard to read."""
+    problems = []
+    images = page.locator(CONTENT_IMAGES)
+    for index in range(images.count()):
+        image = images.nth(index)
+        if not image.is_visible():
+            continue  # in a folded dropdown: checked where it is shown
+        name = (image.get_attribute("alt") or image.get_attribute("src") or "")[:60]
+        see_through = image.evaluate(_TRANSPARENCY_JS)
+        if see_through > MAX_TRANSPARENT:
+            problems.append(
+                f"image {index} ({name}): {see_through:.0%} of it is transparent"
+            )
+        contrast = drawn_contrast(image.screenshot())
+        if contrast < MIN_CONTRAST:
+            problems.append(
+                f"image {index} ({name}): contrast {contrast:.1f}:1 as drawn in "
+                f"dark mode, below {MIN_CONTRAST}:1"
+            )
+    return problems
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_dark_mode(docname: str, server: str, dark_tab: tuple[Page, Visit]) -> None:
+    page, _ = dark_tab
+    page.goto(f"{server}/{docname}.html", wait_until="load")
+    scroll_to_bottom(page)
+    typeset_math(page)
+    folder = SCREENSHOTS / "dark"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(folder / f"{docname.replace('/', '__')}.png"), full_page=True
+    )
+    problems = accessibility_audit(page, "dark", f"{docname}.html")
+    problems += dark_mode_image_problems(page)
+    assert not problems, f"{docname}, dark mode:\n" + "\n".join(problems)
+
+
+def test_dark_mode_check_sees_a_transparent_plot(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The check above is not blind: a plot saved with a transparent background
+    fails it on a dark page, the same plot on white passes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    for name, transparent in (("clear", True), ("white", False)):
+        figure = Figure(figsize=(3, 2), dpi=72)
+        figure.add_subplot().plot([0, 1, 0, 2], color="black")
+        figure.savefig(tmp_path / f"{name}.png", transparent=transparent)
+    (tmp_path / "index.html").write_text(
+        '<html data-theme="dark"><body style="background:#121212">'
+        '<article class="bd-article"><img src="clear.png" alt="clear">'
+        '<img src="white.png" alt="white"></article></body></html>'
+    )
+    with serving(tmp_path) as url, open_tab(browser, url, "dark") as (page, _):
+        page.goto(f"{url}/index.html", wait_until="load")
+        problems = dark_mode_image_problems(page)
+    assert any("(clear)" in p and "transparent" in p for p in problems), problems
+    assert any("(clear)" in p and "contrast" in p for p in problems), problems
+    assert not any("(white)" in p for p in problems), problems
+
+
+# ------------------------------------------------------------------------ figures
+
+#: Alt text that names a file or says nothing: what Sphinx falls back to.
+_NOT_A_DESCRIPTION = re.compile(
+    r"^(?:[0-9a-f]{16,}|.*\.(?:png|jpe?g|gif|svg)|image|figure|plot|png|none)$",
+    re.IGNORECASE,
+)
+
+
+def figure_problems(html: str) -> list[str]:
+    """What is missing from the figures of one built page.
+
+    Every ``<img>`` of the article (figures and animation frames) needs alt text
+    of a few words that is not a file name, and must sit in a ``<figure>`` with a
+    non-empty ``<figcaption>`` (MyST-NB's ``mystnb.figure.caption`` for an output,
+    ``book_src.animations.to_html(..., caption=...)`` for an animation).
+    """
+    article = BeautifulSoup(html, "html.parser").select_one("article.bd-article")
+    problems = []
+    for index, img in enumerate(article.find_all("img") if article else []):
+        src = img.get("src", "")
+        name = src[:50] if not src.startswith("data:") else f"image {index}"
+        alt = (img.get("alt") or "").strip()
+        if not alt or _NOT_A_DESCRIPTION.match(alt) or len(alt.split()) < 3:
+            problems.append(f"{name}: no alt text that describes it (alt={alt!r})")
+        figure = img.find_parent("figure")
+        caption = figure.find("figcaption") if figure else None
+        if caption is None or not caption.get_text(strip=True):
+            problems.append(f"{name}: no caption")
+    return problems
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_figures_have_alt_text_and_caption(docname: str, site: Path) -> None:
+    html = (site / f"{docname}.html").read_text(encoding="utf-8")
+    problems = figure_problems(html)
+    assert not problems, f"{docname}:\n" + "\n".join(problems)
+
+
+# --------------------------------------------------------------------- animations
+
+#: Chapters with an animation (matplotlib to_jshtml, via book_src.animations).
+ANIMATED_CHAPTERS = [
+    "chapters/01_conv1d_loop",
+    "chapters/04_conv2d",
+    "chapters/05_conv3d_video",
+]
+ANIMATION = "div.animation"
+
+
+@pytest.mark.parametrize("docname", ANIMATED_CHAPTERS)
+def test_animation_steps_and_plays(
+    docname: str, server: str, tab: tuple[Page, Visit]
+) -> None:
+    page, visit = tab
+    assert docname in toc_docnames()
+    page.goto(f"{server}/{docname}.html", wait_until="load")
+    assert page.locator(ANIMATION).count() >= 1, f"{docname} has no animation"
+    animation = page.locator(ANIMATION).first
+    animation.scroll_into_view_if_needed()
+    image = animation.locator("img").first
+    slider = animation.locator("input[type=range]")
+
+    def button(label: str) -> Locator:
+        return animation.locator(f'button[aria-label="{label}"]')
+
+    first = image.get_attribute("src") or ""
+    assert first.startswith("data:image/"), "the first frame is not in the page"
+
+    button("Next frame").click()
+    assert image.get_attribute("src") != first, "Next frame did not change it"
+    assert slider.input_value() == "1"
+
+    button("First frame").click()
+    assert image.get_attribute("src") == first
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # the slider, from the keyboard
+    assert image.get_attribute("src") != first, "the slider did not change it"
+
+    button("First frame").click()
+    button("Play").click()
+    page.wait_for_function(
+        "(slider) => slider.value !== '0'", arg=slider.element_handle(), timeout=10_000
+    )
+    button("Pause").click()
+    assert not visit.blocked, visit.blocked
+    assert not visit.page_errors, visit.page_errors
+
+
+# ------------------------------------------------------------------------- search
+
+
+def test_search_finds_stride_in_chapter_1(tab: tuple[Page, Visit], server: str) -> None:
+    """Search, offline, from the landing page: type, Enter, open the first result."""
+    page, visit = tab
+    chapter_1 = next(d for d in toc_docnames() if is_notebook(d))
+    page.goto(f"{server}/{toc_docnames()[0]}.html", wait_until="load")
+    page.keyboard.press("Control+k")
+    field = page.locator("#pst-search-dialog input[name=q]")
+    field.fill("stride")
+    field.press("Enter")
+    page.wait_for_url("**/search.html?q=stride*")
+    page.wait_for_selector("#search-results .search-summary")
+    results = page.locator("#search-results ul.search li a")
+    assert results.count() >= 1, page.locator("#search-results").inner_text()
+    assert results.first.get_attribute("href").startswith(f"{chapter_1}.html")
+    results.first.click()
+    page.wait_for_url(f"{server}/{chapter_1}.html*")
+    assert "stride" in page.locator("article").inner_text().lower()
+    assert not visit.blocked and not visit.console_errors, (
+        visit.blocked,
+        visit.console_errors,
+    )
