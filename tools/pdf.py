@@ -22,6 +22,8 @@
    in each page's header) gets one more entry, "Whole book (.pdf)", pointing at
    ``conv-from-scratch.pdf`` at the root of the site, with a path relative to the
    page (so it works on a web server, under a sub-path, or from ``file://``).
+   The extension also lets the ``singlehtml`` builder render every node the
+   ``html`` builder renders (see ``_inherit_html_handlers``).
 
 Usage: ``python -m tools.pdf [--no-build] [--site _build/html]``.
 """
@@ -106,10 +108,27 @@ def _add_download_entry(
             )
 
 
+def _inherit_html_handlers(app: Any) -> None:
+    """Give the ``singlehtml`` builder every node handler of the ``html`` format.
+
+    Sphinx looks a translator's handlers up by builder name first and falls back
+    to the format only when that name has none (``SphinxComponentRegistry.
+    create_translator``). sphinx-exercise registers its nodes for ``singlehtml``
+    by name, so that builder then loses all the others, MyST-NB's
+    ``HideCodeCellNode`` first, and fails ("unknown node type"; the same bug as
+    jupyter-book/jupyter-book#2322 with ``pdfhtml``).
+    """
+    handlers = app.registry.translation_handlers
+    if app.builder.format == "html" and app.builder.name in handlers:
+        for node, visitors in handlers.get("html", {}).items():
+            handlers[app.builder.name].setdefault(node, visitors)
+
+
 def setup(app: Any) -> dict[str, Any]:
     """Sphinx extension: link every page's download menu to the book's PDF."""
     # After sphinx-book-theme's add_header_buttons (priority 501) made the menu.
     app.connect("html-page-context", _add_download_entry, priority=600)
+    app.connect("builder-inited", _inherit_html_handlers)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
 
 
