@@ -75,11 +75,19 @@ def build_wheel(out: Path) -> Path:
 
 
 def test_the_wheel_holds_the_course_and_nothing_else(tmp_path: Path) -> None:
-    modules = modules_in(build_wheel(tmp_path))
+    wheel = build_wheel(tmp_path)
+    modules = modules_in(wheel)
     assert all(m == "book_src" or m.startswith("book_src.") for m in modules), modules
     assert "book_src.layers" in modules
     for tool in ("sphinx_ext", "notebooks"):
         assert not any(m.endswith(tool) for m in modules), modules
+    # The committed result summaries travel with the package (chapters 4 and 6).
+    committed = sorted(p.name for p in (ROOT / "book_src" / "results").glob("*.json"))
+    with zipfile.ZipFile(wheel) as zf:
+        shipped = sorted(
+            Path(n).name for n in zf.namelist() if n.startswith("book_src/results/")
+        )
+    assert committed and shipped == committed
 
 
 @pytest.mark.network
