@@ -37,7 +37,13 @@ from book_src._plumbing import (
 )
 from book_src.layers import _SlidingWindowNd
 
-__all__ = ["ConvTranspose1D", "ConvTranspose2D", "transposed_output_size"]
+__all__ = [
+    "ConvTranspose1D",
+    "ConvTranspose2D",
+    "LoopConvTranspose",
+    "transposed_backward",
+    "transposed_output_size",
+]
 
 
 def transposed_output_size(
@@ -56,6 +62,66 @@ def transposed_output_size(
     """
     reach = (length - 1) * stride + dilation * (kernel_size - 1) + 1
     return reach - 2 * padding + output_padding
+
+
+def transposed_backward(
+    x: Tensor, weight: Tensor, grad_output: Tensor, layer: _ConvTransposeNd
+) -> tuple[Tensor, Tensor]:
+    """``dL/dx`` and ``dL/dW`` of the transposed loop, as loops (chapter 7).
+
+    Input position ``i`` sent ``W x_i`` into its window, so it gets back ``W^T``
+    times that window of the upstream gradient (one step of a convolution), and
+    ``W`` collects (gradient window) x (input vector), summed over positions.
+
+    Args:
+        x: the input ``(N, C_in, *spatial)``.
+        weight: the Linear's matrix ``(C_out * prod(kernel), C_in // groups)``.
+        grad_output: ``dL/dy`` of the uncropped output ``(N, C_out, *out_size)``.
+        layer: the transposed layer that supplies the geometry.
+    """
+    n, groups, fan_in = x.shape[0], layer.groups, weight.shape[1]
+    per_group = weight.view(groups, -1, fan_in)  # (g, C_out // g * prod(k), C_in // g)
+    fan_out = per_group.shape[1]
+    grad_input = torch.zeros_like(x)
+    grad_weight = torch.zeros_like(per_group)
+    for position in layer.positions(x.shape[2:]):
+        here = (slice(None), slice(None), *position)
+        vector = x[here].reshape(n, groups, fan_in)
+        window = grad_output[layer.window(position)].reshape(n, groups, fan_out)
+        grad_input[here] = torch.einsum("ngo,goi->ngi", window, per_group).flatten(1)
+        grad_weight += torch.einsum("ngo,ngi->goi", window, vector)
+    return grad_input, grad_weight.view_as(weight)
+
+
+class LoopConvTranspose(torch.autograd.Function):
+    """The transposed loop with its backward written as loops (chapter 7).
+
+    ``LoopConvTranspose.apply(x, layer.kernel.weight, layer, out_size)``: the
+    forward pass is ``layer.convolve``, the backward :func:`transposed_backward`.
+    Autograd could differentiate ``convolve`` by itself, but each in-place
+    addition into the output costs it a copy of the whole output's gradient;
+    our loop touches only one window of it per position.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        weight: Tensor,
+        layer: _ConvTransposeNd,
+        out_size: list[int],
+    ) -> Tensor:
+        """Run ``layer.convolve`` (``weight`` is ``layer.kernel.weight``)."""
+        ctx.save_for_backward(x, weight)
+        ctx.layer = layer
+        return layer.convolve(x, out_size)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor, Tensor, None, None]:
+        """Run :func:`transposed_backward`: one gradient per input of ``forward``."""
+        x, weight = ctx.saved_tensors
+        grad_input, grad_weight = transposed_backward(x, weight, grad_output, ctx.layer)
+        return grad_input, grad_weight, None, None
 
 
 class _ConvTransposeNd(_SlidingWindowNd):
@@ -217,7 +283,7 @@ class _ConvTransposeNd(_SlidingWindowNd):
             )
         # The whole area the windows cover, plus output_padding at the far end.
         full_size = [size + 2 * p for size, p in zip(out_size, self.padding)]
-        full = self.convolve(x, full_size)
+        full = LoopConvTranspose.apply(x, self.kernel.weight, self, full_size)
         out = full[
             (..., *(slice(p, p + size) for p, size in zip(self.padding, out_size)))
         ]

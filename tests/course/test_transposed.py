@@ -153,6 +153,39 @@ def test_gradcheck():
     assert torch.autograd.gradcheck(layer, (x,))
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_gradcheck_of_the_loop_backward_with_the_weight(groups):
+    torch.manual_seed(0)
+    layer = transposed.ConvTranspose1D(
+        2, 4, 3, stride=2, dilation=2, groups=groups, dtype=DTYPE
+    )
+    x = torch.randn(2, 2, 4, dtype=DTYPE, requires_grad=True)
+    weight = layer.kernel.weight  # the forward pass reads the layer's own weight
+
+    def spread(x, weight):
+        return transposed.LoopConvTranspose.apply(x, weight, layer, [12])
+
+    assert torch.autograd.gradcheck(spread, (x, weight))
+
+
+def test_loop_backward_equals_autograd_of_the_loop():
+    torch.manual_seed(0)
+    layer = transposed.ConvTranspose2D(4, 6, 3, stride=2, groups=2, dtype=DTYPE)
+    x = torch.randn(2, 4, 3, 4, dtype=DTYPE, requires_grad=True)
+    size = [7, 9]
+    grad = torch.randn(2, 6, *size, dtype=DTYPE)
+    ours = torch.autograd.grad(
+        transposed.LoopConvTranspose.apply(x, layer.kernel.weight, layer, size),
+        (x, layer.kernel.weight),
+        grad,
+    )
+    autograd = torch.autograd.grad(
+        layer.convolve(x, size), (x, layer.kernel.weight), grad
+    )
+    for a, b in zip(ours, autograd):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
 # --- The transposed convolution is the gradient of a convolution ------------
 
 
