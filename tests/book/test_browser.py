@@ -39,6 +39,8 @@ and index pages for the audit):
 * **Animations** (matplotlib ``to_jshtml``): stepping one changes its frame, and
   it plays, without the network.
 * **Search**, offline: "stride" finds chapter 1 first, and the result opens it.
+* **Quiz** (jupyterquiz, one per chapter): a numeric and a multiple-choice
+  question, answered with the keyboard, show the right answer's feedback.
 """
 
 from __future__ import annotations
@@ -791,4 +793,67 @@ def test_search_finds_stride_in_chapter_1(tab: tuple[Page, Visit], server: str) 
     assert not visit.blocked and not visit.console_errors, (
         visit.blocked,
         visit.console_errors,
+    )
+
+
+# -------------------------------------------------------------------------- quiz
+
+_QUIZ_CALL = re.compile(r"display_quiz\(\s*[\"']([^\"']+\.json)[\"']")
+
+
+def quiz_file(docname: str) -> Path | None:
+    """The quiz JSON that the chapter's ``display_quiz(...)`` cell shows, if any."""
+    notebook = json.loads((ROOT / f"{docname}.ipynb").read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and (match := _QUIZ_CALL.search(source)):
+            return (ROOT / docname).parent / match.group(1)
+    return None
+
+
+def normalized(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("docname", [d for d in toc_docnames() if is_notebook(d)])
+def test_quiz_gives_feedback(
+    docname: str, server: str, tab: tuple[Page, Visit]
+) -> None:
+    """One numeric and one multiple-choice question, answered with the keyboard."""
+    page, visit = tab
+    path = quiz_file(docname)
+    assert path is not None, f"{docname} has no display_quiz(...) cell"
+    questions = json.loads(path.read_text(encoding="utf-8"))
+    page.goto(f"{server}/{docname}.html", wait_until="load")
+    wrappers = page.locator(".Quiz[data-qnum]")
+    assert wrappers.count() == len(questions), "the quiz is not drawn in the page"
+
+    answered = set()
+    for number, question in enumerate(questions):
+        if question["type"] in answered:
+            continue
+        answered.add(question["type"])
+        right = next(a for a in question["answers"] if a.get("correct"))
+        wrapper = page.locator(f'.Quiz[data-qnum="{number}"]')
+        wrapper.scroll_into_view_if_needed()
+        if question["type"] == "numeric":
+            field = wrapper.locator("input.Input-text")
+            field.focus()
+            page.keyboard.type(str(right["value"]))
+            page.keyboard.press("Enter")
+        else:
+            choice = wrapper.locator("label.MCButton").filter(
+                has_text=normalized(right["answer"])
+            )
+            choice.locator("input[type=radio]").focus()
+            page.keyboard.press("Space")
+        feedback = wrapper.locator(".Feedback")
+        expected = normalized(right.get("feedback", "Correct!"))
+        page.wait_for_function(
+            "(el) => el.textContent.trim().length > 0", arg=feedback.element_handle()
+        )
+        assert normalized(feedback.inner_text()) == expected, question["question"]
+    assert not visit.page_errors and not visit.blocked, (
+        visit.page_errors,
+        visit.blocked,
     )
