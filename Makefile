@@ -74,8 +74,8 @@ format: env ## Reformat with ruff
 notebooks: env data ## Re-execute the chapters in place, exactly as nbval runs them
 	$(NB_ENV) $(BIN)/python -m tools.notebooks $(CHAPTERS)
 
-bench: env data ## Time loop, vectorised and torch.nn layers; writes _build/bench/
-	$(BIN)/python -m book_src.bench --out _build/bench
+bench: env data ## Time the five convolutions (min/median/max, target verdicts); writes _build/bench/
+	$(BIN)/python -m tools.bench --out _build/bench
 
 serve: ## Serve the built book on http://localhost:8000
 	$(BIN)/python -m http.server --directory _build/html 8000

@@ -1,48 +1,50 @@
-"""Time the convolutions: the original loop, ours, the vectorised twins, torch.nn.
+"""Measure the convolutions: where time and memory go, and how they grow (chapter 6).
 
-Chapter 6 runs a reduced version of this benchmark; ``make bench`` runs the
-full one (``python -m book_src.bench --out _build/bench``) and writes the table
-as CSV and JSON, with two figures. Four implementations of the same layers are
-compared:
+Chapter 6 calls these functions; ``make bench`` runs them at full size through
+the command line in ``tools/bench.py``. The implementations of one convolution,
+the rungs of chapter 6's ladder (:data:`IMPLEMENTATIONS`):
 
 * ``original``: the original course's loop, re-expressed here as a timing
-  baseline only (:class:`OriginalConv1D`, :class:`OriginalConv2D`); nothing
-  else in the book uses it;
-* ``loop``: this book's loop layers, :mod:`book_src.layers`;
-* ``vectorized``: their im2col twins, :mod:`book_src.vectorized`;
-* ``torch.nn``: PyTorch's own ``nn.Conv1d`` and ``nn.Conv2d``.
+  baseline only (:class:`OriginalConv1D`, :class:`OriginalConv2D`);
+* ``loop`` (a): this book's loop layers, :mod:`book_src.layers`;
+* ``unbind`` (b): the same loop over the windows of one unfold view,
+  :mod:`book_src.ladder`;
+* ``taps`` (c): a loop over the kernel's taps, :mod:`book_src.ladder`;
+* ``im2col`` (d): im2col and one matrix product, :mod:`book_src.vectorized`;
+* ``torch.nn`` (e): PyTorch's own ``nn.Conv1d`` and ``nn.Conv2d``.
 
-Three measurements:
+What is measured:
 
-* one training step (forward, backward, Adam step) of ``cnn1d`` and ``cnn2d``
-  at MNIST shapes;
-* one convolution layer, forward and backward, at growing input sizes (how
-  the cost grows);
-* one training epoch of each model over the MNIST training split (750 batches
-  of 64 images held in memory, so data loading is not timed). The two loops are
-  timed on the first 250 batches only and their time is scaled to the full
-  epoch (``--full-epochs`` times all of it); the table says so.
+* **the profiler's view** of one forward and one backward pass
+  (:func:`profile_passes`): every operation with its calls, self time and the
+  memory it allocated;
+* **one training step** (forward, backward, Adam step) of ``cnn1d`` and
+  ``cnn2d`` at MNIST shapes (:func:`time_train_steps`);
+* **one layer**, its forward and its backward timed apart, at growing input
+  sizes (:func:`time_layers`);
+* **peak memory** of one layer's forward and backward (:func:`peak_memory`);
+* optionally one training epoch of each model (:func:`time_epochs`).
 
-Absolute times vary from machine to machine; the ratios measured within one
-run are what to compare. The implementations are interleaved (every repeat
-times each of them in turn) and each number is the median over repeats.
+How it times: every function runs once before it is timed; each sample repeats
+it until ``min_seconds`` have passed; the implementations take turns, round
+after round, so that a slow moment of the machine hits all of them; every
+number keeps all its samples, and the tables give min, median and max. A
+target (:data:`TARGETS`) is judged on the median's confidence interval
+(:func:`median_interval`): met, missed, or inconclusive when the interval of
+the ratio straddles the limit.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import dataclasses
-import functools
-import json
 import math
+import os
 import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -51,43 +53,65 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode, resolve_name
 from tqdm.auto import tqdm
 
-from book_src import layers, models, vectorized
+from book_src import ladder, layers, models, vectorized
 from book_src.training import default_device, make_loaders, set_seed, show_progress
 
 __all__ = [
     "IMPLEMENTATIONS",
+    "LADDER",
+    "TARGETS",
     "BenchConfig",
     "BenchResult",
     "Measurement",
+    "OpRow",
     "OriginalConv1D",
     "OriginalConv2D",
+    "PassProfile",
+    "Target",
+    "Verdict",
     "build_model",
     "conv_class",
     "count_calls",
+    "format_bytes",
+    "format_profile",
     "format_table",
-    "format_targets",
     "format_time",
+    "format_verdicts",
     "graph_size",
+    "judge",
     "layer_case",
-    "main",
+    "median_interval",
     "mnist_training_split",
+    "peak_memories",
+    "peak_memory",
+    "plot_memory",
     "plot_scaling",
     "plot_step_times",
+    "profile_passes",
     "run_benchmark",
     "time_epochs",
     "time_layers",
     "time_train_steps",
 ]
 
-IMPLEMENTATIONS: tuple[str, ...] = ("original", "loop", "vectorized", "torch.nn")
+IMPLEMENTATIONS: tuple[str, ...] = (
+    "original",
+    "loop",
+    "unbind",
+    "taps",
+    "im2col",
+    "torch.nn",
+)
+# Chapter 6's ladder, (a) to (e).
+LADDER: tuple[str, ...] = ("loop", "unbind", "taps", "im2col", "torch.nn")
+# The loops over positions: timed only up to BenchConfig.slow_max_size.
+SLOW_IMPLEMENTATIONS = ("original", "loop", "unbind")
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "cnn1d": models.cnn1d,
     "cnn2d": models.cnn2d,
 }
-SLOW_IMPLEMENTATIONS = ("original", "loop")  # the Python loops
 MODEL_NDIM = {"cnn1d": 1, "cnn2d": 2}
 INPUT_SHAPES = {"cnn1d": (1, 784), "cnn2d": (1, 28, 28)}
-BENCHMARKS = ("train step", "layer", "epoch")
 
 
 # --- The baseline: the original course's loop -------------------------------
@@ -172,7 +196,9 @@ def conv_class(implementation: str, ndim: int) -> type[nn.Module]:
     classes: dict[str, dict[int, type[nn.Module]]] = {
         "original": {1: OriginalConv1D, 2: OriginalConv2D},
         "loop": {1: layers.Conv1D, 2: layers.Conv2D},
-        "vectorized": {1: vectorized.Conv1D, 2: vectorized.Conv2D},
+        "unbind": {1: ladder.UnbindConv1D, 2: ladder.UnbindConv2D},
+        "taps": {1: ladder.TapConv1D, 2: ladder.TapConv2D},
+        "im2col": {1: vectorized.Conv1D, 2: vectorized.Conv2D},
         "torch.nn": {1: nn.Conv1d, 2: nn.Conv2d},
     }
     if implementation not in classes or ndim not in (1, 2):
@@ -231,7 +257,243 @@ def graph_size(output: Tensor) -> int:
     return len(seen)
 
 
-# --- Results ----------------------------------------------------------------
+# --- The profiler's view ----------------------------------------------------
+
+
+def _quiet_profiler() -> None:
+    """Keep the profiler library's start/stop log lines out of notebook outputs.
+
+    Kineto, the library behind ``torch.profiler``, logs a line to stderr each
+    time a profile starts and stops; level 6 silences it. It reads the setting
+    when it starts, so this must run before the first profile of the process.
+    A value the user set is left alone.
+    """
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+
+
+@dataclass
+class OpRow:
+    """One operation of a profile, summed over all its calls.
+
+    Attributes:
+        name: the operation, e.g. ``"aten::addmm"`` or ``"SliceBackward0"``.
+        calls: how many times it ran.
+        self_seconds: time inside it, not counting the operations it called.
+        self_bytes: memory it allocated minus memory it freed, not counting the
+            operations it called (allocations through PyTorch's CPU allocator).
+    """
+
+    name: str
+    calls: int
+    self_seconds: float
+    self_bytes: int
+
+
+@dataclass
+class PassProfile:
+    """The profile of one pass (forward or backward).
+
+    Attributes:
+        name: ``"forward"`` or ``"backward"``.
+        seconds: wall time of the pass, profiler included.
+        outside_seconds: the part of it spent in no operation at all: Python,
+            and the profiler's own bookkeeping between operations.
+        rows: one :class:`OpRow` per operation name.
+    """
+
+    name: str
+    seconds: float
+    outside_seconds: float
+    rows: list[OpRow]
+
+    def row(self, name: str) -> OpRow:
+        """The row of operation ``name``; calls 0 if it never ran."""
+        for r in self.rows:
+            if r.name == name:
+                return r
+        return OpRow(name, 0, 0.0, 0)
+
+    @property
+    def calls(self) -> int:
+        """Operations run in this pass, all names together."""
+        return sum(r.calls for r in self.rows)
+
+
+def profile_passes(
+    fn: Callable[[], Tensor], grad: Tensor | None = None
+) -> dict[str, PassProfile]:
+    """Profile ``fn()`` (the forward pass) and the backward pass of its result.
+
+    One ``torch.profiler`` session with ``profile_memory=True`` records every
+    operation; ``record_function`` marks where the forward pass ends and the
+    backward pass begins. The autograd engine's wrappers
+    (``autograd::engine::evaluate_function: ...``) are left out: each only
+    wraps one backward node, which is listed under its own name.
+
+    Args:
+        fn: computes the output, e.g. ``lambda: layer(x)``.
+        grad: the gradient to send back from the output; None profiles the
+            forward pass only.
+
+    Returns:
+        ``{"forward": ..., "backward": ...}`` (no ``"backward"`` without grad).
+    """
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    _quiet_profiler()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        with record_function("forward"):
+            out = fn()
+        if grad is not None:
+            with record_function("backward"):
+                out.backward(grad)
+    passes = {}
+    for event in prof.events():
+        if event.cpu_parent is None and event.name in ("forward", "backward"):
+            passes[event.name] = _summarise(event)
+    return passes
+
+
+def _summarise(marker: Any) -> PassProfile:
+    """Sum the operations under one ``record_function`` marker by name."""
+    rows: dict[str, OpRow] = {}
+    stack = list(marker.cpu_children)
+    while stack:
+        event = stack.pop()
+        stack.extend(event.cpu_children)
+        if event.name.startswith("autograd::engine::evaluate_function"):
+            continue
+        row = rows.setdefault(event.name, OpRow(event.name, 0, 0.0, 0))
+        row.calls += 1
+        row.self_seconds += event.self_cpu_time_total / 1e6
+        row.self_bytes += event.self_cpu_memory_usage
+    ordered = sorted(rows.values(), key=lambda r: (-r.calls, r.name))
+    return PassProfile(
+        marker.name,
+        marker.cpu_time_total / 1e6,
+        marker.self_cpu_time_total / 1e6,
+        ordered,
+    )
+
+
+def format_bytes(n: float) -> str:
+    """``"1.2 GB"``, ``"271.6 MB"``, ``"12.0 kB"`` or ``"512 B"`` (powers of 1000)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def format_profile(
+    profile: PassProfile, limit: int = 12, names: Sequence[str] = ()
+) -> str:
+    """A profile as a text table: operation, calls, self time, self memory.
+
+    Rows are ordered by calls, most first, then by name, so that the table
+    is the same from run to run apart from the times. ``limit`` rows are
+    shown, plus any operation listed in ``names``; a last line counts the
+    rest.
+    """
+    shown = [r for r in profile.rows[:limit]]
+    shown += [r for r in profile.rows[limit:] if r.name in names]
+    width = max([len(r.name) for r in shown] + [len("operation")])
+    lines = [
+        f"{profile.name}: {format_time(profile.seconds)} in all, "
+        f"{profile.calls} operations",
+        f"{'operation':<{width}} | calls | self time | self memory",
+    ]
+    for r in shown:
+        memory = format_bytes(r.self_bytes) if r.self_bytes else "-"
+        lines.append(
+            f"{r.name:<{width}} | {r.calls:>5} | {format_time(r.self_seconds):>9} "
+            f"| {memory:>11}"
+        )
+    rest = len(profile.rows) - len(shown)
+    if rest:
+        lines.append(f"... and {rest} more operations, each called fewer times")
+    return "\n".join(lines)
+
+
+def peak_memory(fn: Callable[[], object]) -> int:
+    """Most bytes held at once by what ``fn()`` allocates, over its whole run.
+
+    The profiler records every allocation and every free of PyTorch's CPU
+    allocator with its time; the peak is the largest running total, counted
+    from zero at the start (memory held before ``fn`` runs is not counted).
+    Memory a library allocates by itself, outside PyTorch's allocator, is not
+    seen.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    _quiet_profiler()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted(
+        (e.start_ns(), e.nbytes())
+        for e in prof.profiler.kineto_results.events()
+        if e.name() == "[memory]"
+    )
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return peak
+
+
+def peak_memories(
+    ndim: int,
+    sizes: Sequence[int],
+    implementations: Sequence[str] = ("taps", "im2col", "torch.nn"),
+    channels: tuple[int, int] = (16, 32),
+    kernel_size: int = 3,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> dict[str, dict[int, int]]:
+    """Peak bytes of one layer's forward and backward, per implementation and size.
+
+    The same layer as :func:`time_layers`; the input requires a gradient, so
+    the backward pass computes the gradients of the input, weight and bias.
+
+    Returns:
+        ``{implementation: {size: peak bytes}}``.
+    """
+    peaks: dict[str, dict[int, int]] = {impl: {} for impl in implementations}
+    for size in sizes:
+        x, grad = _layer_data(ndim, size, channels, batch_size, "cpu", seed)
+        for impl in implementations:
+            layer = _layer(impl, ndim, channels, kernel_size, "cpu", seed)
+            _forward_backward(layer, x, grad)()  # warm-up, outside the count
+            x.grad = None
+            layer.zero_grad(set_to_none=True)
+            peaks[impl][size] = peak_memory(lambda: layer(x).backward(grad))  # noqa: B023
+            x.grad = None
+    return peaks
+
+
+# --- Statistics -------------------------------------------------------------
+
+
+def median_interval(samples: Sequence[float], confidence: float = 0.9) -> tuple:
+    """A distribution-free confidence interval for the median of ``samples``.
+
+    ``(x[j], x[n - 1 - j])`` of the sorted samples, with the largest ``j``
+    for which the interval still holds the true median with probability at
+    least ``confidence`` (each sample falls on either side of the median with
+    probability 1/2, so the count below it is binomial). With 5 samples it
+    is ``(min, max)`` (93.75 %); with 9, the second smallest and second
+    largest (96 %). Fewer than 5 samples give ``(min, max)`` too, at less
+    than ``confidence``.
+    """
+    xs = sorted(samples)
+    n = len(xs)
+    j = 0
+    # P(the interval (x[j], x[n-1-j]) misses the median) = 2 P(Binomial(n, 1/2) <= j)
+    while j + 1 < n - 1 - j:
+        miss = 2 * sum(math.comb(n, i) for i in range(j + 2)) / 2**n
+        if 1 - miss < confidence:
+            break
+        j += 1
+    return xs[j], xs[n - 1 - j]
 
 
 @dataclass
@@ -239,7 +501,8 @@ class Measurement:
     """The repeated timings of one implementation on one case.
 
     Attributes:
-        benchmark: ``"train step"``, ``"layer"`` or ``"epoch"``.
+        benchmark: ``"train step"``, ``"layer"`` (forward and backward),
+            ``"forward"``, ``"backward"`` or ``"epoch"``.
         case: what was timed, e.g. ``"cnn1d"`` or ``"Conv2D 64x64"``.
         size: the input length (1D) or image side (2D) of a layer; 0 otherwise.
         implementation: one of :data:`IMPLEMENTATIONS`.
@@ -259,6 +522,96 @@ class Measurement:
         """Median over the repeats, in seconds."""
         return statistics.median(self.seconds)
 
+    @property
+    def min(self) -> float:
+        """Fastest repeat, in seconds."""
+        return min(self.seconds)
+
+    @property
+    def max(self) -> float:
+        """Slowest repeat, in seconds."""
+        return max(self.seconds)
+
+    def interval(self, confidence: float = 0.9) -> tuple[float, float]:
+        """Confidence interval of the median (:func:`median_interval`)."""
+        return median_interval(self.seconds, confidence)
+
+
+# --- Targets and verdicts ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound on the ratio of two median times measured in the same run.
+
+    ``time(implementation) / time(reference)`` must be at most ``bound``
+    (``at_most``) or at least ``bound``.
+    """
+
+    benchmark: str
+    case: str
+    implementation: str
+    reference: str
+    bound: float
+    at_most: bool
+    why: str = ""
+
+
+# Issue 12's targets, for this 2-core CPU.
+TARGETS: tuple[Target, ...] = (
+    Target("layer", "Conv1D L=2048", "loop", "unbind", 2.5, False, "(b) 2.5x faster"),
+    Target("train step", "cnn1d", "im2col", "torch.nn", 1.15, True),
+    Target("train step", "cnn2d", "im2col", "torch.nn", 1.8, True),
+    Target("layer", "Conv1D L=1024", "taps", "im2col", 2.0, True, "(c) within 2x"),
+)
+
+
+@dataclass
+class Verdict:
+    """How one target fared: its median ratio, the ratio's interval, the call.
+
+    ``verdict`` is ``"met"`` when the whole interval is on the right side of
+    the bound, ``"missed"`` when it is all on the wrong side, and
+    ``"inconclusive"`` when it straddles the bound: the noise decides.
+    """
+
+    target: Target
+    ratio: float
+    low: float
+    high: float
+    verdict: str
+
+
+def judge(
+    target: Target, seconds: Sequence[float], reference: Sequence[float]
+) -> Verdict:
+    """Judge ``target`` from the samples of its two implementations.
+
+    The median ratio is ``median(seconds) / median(reference)``. Its interval
+    runs from the fastest plausible numerator over the slowest plausible
+    denominator to the reverse, each taken from :func:`median_interval`:
+    both spreads are in it.
+    """
+    top_lo, top_hi = median_interval(seconds)
+    bottom_lo, bottom_hi = median_interval(reference)
+    ratio = statistics.median(seconds) / statistics.median(reference)
+    low, high = top_lo / bottom_hi, top_hi / bottom_lo
+    good = (
+        (lambda r: r <= target.bound)
+        if target.at_most
+        else (lambda r: r >= target.bound)
+    )
+    if good(low) and good(high):
+        verdict = "met"
+    elif not good(low) and not good(high):
+        verdict = "missed"
+    else:
+        verdict = "inconclusive"
+    return Verdict(target, ratio, low, high, verdict)
+
+
+# --- Results ----------------------------------------------------------------
+
 
 @dataclass
 class BenchConfig:
@@ -268,19 +621,27 @@ class BenchConfig:
         implementations: which of :data:`IMPLEMENTATIONS` to time.
         models: networks for the training-step and epoch benchmarks.
         batch_size: samples per batch everywhere.
-        repeats: interleaved repeats of every training-step timing.
+        repeats: interleaved rounds of every timing, at least.
+        max_repeats: more rounds, up to this many, for the cases of a target
+            that is still inconclusive (only the target's implementations are
+            timed again); ``repeats`` or less: never more.
+        extra_seconds: at most this long, in all, for those extra rounds.
         min_seconds: each timed sample runs the step or call enough times to
             last at least this long (one run if a single one is longer).
         layer_channels: ``(in, out)`` channels of the single-layer benchmark.
         kernel_size: its kernel size (padding ``kernel_size // 2``, stride 1).
         lengths_1d: input lengths of the 1D layer benchmark.
         sides_2d: image sides of the 2D layer benchmark.
-        layer_repeats: interleaved repeats of every layer timing.
+        slow_max_size: ``(1D, 2D)``: the position loops (``original``,
+            ``loop``, ``unbind``) are timed up to this length and side only.
+        memory_lengths_1d: input lengths of the peak-memory measurement.
+        memory_sides_2d: image sides of the peak-memory measurement.
+        targets: the targets to judge (those measured by this configuration).
         epoch: time one training epoch of each model.
         epoch_batches: batches per timed epoch (None: the 750 of a full epoch).
-        loop_epoch_batches: at most this many for ``"original"`` and ``"loop"``,
-            whose full epochs take minutes (their time is scaled to a full
-            epoch, and the table says so); None times their full epochs too.
+        loop_epoch_batches: at most this many for the position loops, whose
+            full epochs take minutes (their time is scaled to a full epoch,
+            and the table says so); None times their full epochs too.
         device: ``"cpu"``, ``"cuda"``; None picks CUDA when present.
         seed: seeds the weights and the data.
     """
@@ -289,13 +650,18 @@ class BenchConfig:
     models: tuple[str, ...] = ("cnn1d", "cnn2d")
     batch_size: int = 64
     repeats: int = 5
+    max_repeats: int = 15
+    extra_seconds: float = 60.0
     min_seconds: float = 0.2
     layer_channels: tuple[int, int] = (16, 32)
     kernel_size: int = 3
-    lengths_1d: tuple[int, ...] = (64, 128, 256, 512, 1024)
+    lengths_1d: tuple[int, ...] = (256, 512, 1024, 2048)
     sides_2d: tuple[int, ...] = (8, 16, 32, 64)
-    layer_repeats: int = 3
-    epoch: bool = True
+    slow_max_size: tuple[int, int] = (2048, 32)
+    memory_lengths_1d: tuple[int, ...] = (256, 1024, 4096)
+    memory_sides_2d: tuple[int, ...] = (16, 32, 64)
+    targets: tuple[Target, ...] = TARGETS
+    epoch: bool = False
     epoch_batches: int | None = None
     loop_epoch_batches: int | None = 250
     device: str | None = None
@@ -311,6 +677,8 @@ class BenchResult:
     torch_version: str
     config: dict[str, Any]
     measurements: list[Measurement] = field(default_factory=list)
+    # peak bytes: {"Conv1D": {implementation: {size: bytes}}, "Conv2D": ...}
+    memory: dict[str, dict[str, dict[int, int]]] = field(default_factory=dict)
     seconds: float = 0.0  # the whole run
 
     def find(self, benchmark: str, case: str, implementation: str) -> Measurement:
@@ -333,13 +701,27 @@ class BenchResult:
     ) -> float:
         """Median time of ``implementation`` divided by that of ``reference``.
 
-        Above 1: ``implementation`` is slower; ``ratio(..., "loop", "vectorized")``
-        is the vectorised twin's speed-up over the loop.
+        Above 1: ``implementation`` is slower; ``ratio(..., "loop", "im2col")``
+        is the im2col layer's speed-up over the loop.
         """
         return (
             self.find(benchmark, case, implementation).median
             / self.find(benchmark, case, reference).median
         )
+
+    def verdicts(self, targets: Iterable[Target] | None = None) -> list[Verdict]:
+        """Judge every target this run measured (:func:`judge`)."""
+        if targets is None:
+            targets = [Target(**t) for t in self.config.get("targets", ())]
+        found = []
+        for t in targets:
+            try:
+                top = self.find(t.benchmark, t.case, t.implementation)
+                bottom = self.find(t.benchmark, t.case, t.reference)
+            except KeyError:
+                continue
+            found.append(judge(t, top.seconds, bottom.seconds))
+        return found
 
     def _ratio_or_none(
         self, m: Measurement, numerator: str | None, denominator: str | None
@@ -359,7 +741,9 @@ class BenchResult:
                 "case": m.case,
                 "size": m.size,
                 "implementation": m.implementation,
+                "min_ms": round(1000 * m.min, 4),
                 "median_ms": round(1000 * m.median, 4),
+                "max_ms": round(1000 * m.max, 4),
                 "repeats": len(m.seconds),
                 # how many times torch.nn's time this one takes
                 "time_over_torch_nn": _round(self._ratio_or_none(m, None, "torch.nn")),
@@ -371,7 +755,7 @@ class BenchResult:
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything, JSON-ready: the settings, the rows and every raw timing."""
+        """Everything, JSON-ready: settings, rows, verdicts and every raw timing."""
         return {
             "device": self.device,
             "threads": self.threads,
@@ -379,21 +763,19 @@ class BenchResult:
             "total_seconds": round(self.seconds, 1),
             "config": self.config,
             "rows": self.rows(),
+            "verdicts": [
+                {
+                    **dataclasses.asdict(v.target),
+                    "ratio": round(v.ratio, 3),
+                    "low": round(v.low, 3),
+                    "high": round(v.high, 3),
+                    "verdict": v.verdict,
+                }
+                for v in self.verdicts()
+            ],
+            "peak_bytes": self.memory,
             "measurements": [dataclasses.asdict(m) for m in self.measurements],
         }
-
-    def save(self, out: str | Path) -> tuple[Path, Path]:
-        """Write ``bench.csv`` (the rows) and ``bench.json`` (everything) in ``out``."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        rows = self.rows()
-        csv_path, json_path = out / "bench.csv", out / "bench.json"
-        with csv_path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["case"])
-            writer.writeheader()
-            writer.writerows(rows)
-        json_path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        return csv_path, json_path
 
 
 def _round(value: float | None) -> float | None:
@@ -410,39 +792,83 @@ def _clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def _calibrate(
-    fn: Callable[[], object], device: torch.device, min_seconds: float
-) -> int:
+# A timed function runs once and returns the seconds of each of its phases:
+# (step,) for a training step, (forward, backward) for a layer.
+Timed = Callable[[], tuple[float, ...]]
+
+
+def _calibrate(fn: Timed, min_seconds: float) -> int:
     """Run ``fn`` once (a warm-up) and return how many runs fill ``min_seconds``."""
-    start = _clock(device)
-    fn()
-    once = _clock(device) - start
+    once = sum(fn())
     return max(1, min(1000, math.ceil(min_seconds / max(once, 1e-9))))
 
 
-def _time(fn: Callable[[], object], number: int, device: torch.device) -> float:
-    """Seconds per run of ``fn``, over ``number`` runs in a row."""
-    start = _clock(device)
-    for _ in range(number):
-        fn()
-    return (_clock(device) - start) / number
+def _sample(fn: Timed, number: int) -> tuple[float, ...]:
+    """Seconds per run of each phase of ``fn``, over ``number`` runs in a row."""
+    totals = [sum(phase) for phase in zip(*(fn() for _ in range(number)))]
+    return tuple(t / number for t in totals)
 
 
 def _interleaved(
-    fns: dict[str, Callable[[], object]],
+    fns: dict[str, Timed],
     repeats: int,
     min_seconds: float,
-    device: torch.device,
     bar: tqdm,
-) -> dict[str, list[float]]:
-    """Time every function ``repeats`` times, taking turns; seconds per run."""
-    numbers = {name: _calibrate(fn, device, min_seconds) for name, fn in fns.items()}
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    more: Callable[[dict[str, list[tuple[float, ...]]]], list[str]] | None = None,
+    max_repeats: int = 0,
+    deadline: float = math.inf,
+) -> dict[str, list[tuple[float, ...]]]:
+    """Time every function ``repeats`` times, taking turns.
+
+    Then, while ``more(samples)`` names implementations (those of a target
+    still inconclusive), time those again, taking turns, up to ``max_repeats``
+    rounds in all or until ``deadline`` (a ``time.perf_counter()`` value).
+
+    Returns:
+        ``{name: [per-phase seconds per run, one tuple per round]}``.
+    """
+    numbers = {name: _calibrate(fn, min_seconds) for name, fn in fns.items()}
+    samples: dict[str, list[tuple[float, ...]]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            times[name].append(_time(fn, numbers[name], device))
+            samples[name].append(_sample(fn, numbers[name]))
             bar.update(1)
-    return times
+    rounds = repeats
+    while more is not None and rounds < max_repeats and time.perf_counter() < deadline:
+        again = more(samples)
+        if not again:
+            break
+        for name in again:
+            samples[name].append(_sample(fns[name], numbers[name]))
+        rounds += 1
+    return samples
+
+
+def _more_for(
+    targets: Sequence[Target], benchmark: str, case: str, phase: int | None = None
+) -> Callable[[dict[str, list[tuple[float, ...]]]], list[str]]:
+    """The ``more`` callback of :func:`_interleaved` for the targets of one case.
+
+    ``phase`` picks one phase of the samples; None sums them.
+    """
+    mine = [t for t in targets if (t.benchmark, t.case) == (benchmark, case)]
+
+    def seconds(rounds: list[tuple[float, ...]]) -> list[float]:
+        return [sum(r) if phase is None else r[phase] for r in rounds]
+
+    def more(samples: dict[str, list[tuple[float, ...]]]) -> list[str]:
+        names: list[str] = []
+        for t in mine:
+            if t.implementation not in samples or t.reference not in samples:
+                continue
+            v = judge(
+                t, seconds(samples[t.implementation]), seconds(samples[t.reference])
+            )
+            if v.verdict == "inconclusive":
+                names += [n for n in (t.implementation, t.reference) if n not in names]
+        return names
+
+    return more
 
 
 def _train_step(model: nn.Module) -> Callable[[Tensor, Tensor], Tensor]:
@@ -459,6 +885,20 @@ def _train_step(model: nn.Module) -> Callable[[Tensor, Tensor], Tensor]:
     return step
 
 
+def _timed_step(
+    step: Callable[[Tensor, Tensor], Tensor],
+    images: Tensor,
+    labels: Tensor,
+    device: torch.device,
+) -> Timed:
+    def run() -> tuple[float, ...]:
+        start = _clock(device)
+        step(images, labels)
+        return (_clock(device) - start,)
+
+    return run
+
+
 def _random_batch(
     model_name: str, batch_size: int, device: torch.device, seed: int
 ) -> tuple[Tensor, Tensor]:
@@ -466,6 +906,15 @@ def _random_batch(
     images = torch.rand(batch_size, *INPUT_SHAPES[model_name], generator=generator)
     labels = torch.randint(0, 10, (batch_size,), generator=generator)
     return images.to(device), labels.to(device)
+
+
+def _progress_bar(total: int, desc: str, progress: bool | None) -> tqdm:
+    return tqdm(
+        total=total,
+        desc=desc,
+        disable=not show_progress(progress),
+        file=sys.stderr,
+    )
 
 
 def time_train_steps(
@@ -477,44 +926,57 @@ def time_train_steps(
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress: bool | None = None,
+    targets: Sequence[Target] = (),
+    max_repeats: int = 0,
+    deadline: float = math.inf,
 ) -> list[Measurement]:
     """Seconds per training step (forward, backward, Adam step) of each network.
 
     Every implementation trains the same network from the same weights on the
-    same random batch of MNIST's shape; they take turns, ``repeats`` times.
+    same random batch of MNIST's shape; they take turns, ``repeats`` times,
+    and more (up to ``max_repeats``) for an inconclusive target of
+    ``targets`` (see :func:`_interleaved`).
 
     Args:
         model_names: ``"cnn1d"`` and/or ``"cnn2d"``.
         implementations: which of :data:`IMPLEMENTATIONS` to time.
         batch_size: images per step.
-        repeats: timed samples per implementation.
+        repeats: timed samples per implementation, at least.
         min_seconds: each sample repeats the step until it lasts this long.
         device: where to run.
         seed: seeds the weights and the batch.
         progress: show a progress bar; default from ``BOOK_SRC_PROGRESS``.
+        targets: targets whose inconclusive verdict asks for more rounds.
+        max_repeats: at most this many rounds in all.
+        deadline: no extra round starts after this ``time.perf_counter()``.
     """
     device = torch.device(device)
     model_names = list(model_names)
     measurements = []
-    with tqdm(
-        total=len(model_names) * len(implementations) * repeats,
-        desc="training steps",
-        disable=not show_progress(progress),
-        file=sys.stderr,
-    ) as bar:
+    total = len(model_names) * len(implementations) * repeats
+    with _progress_bar(total, "training steps", progress) as bar:
         for name in model_names:
             images, labels = _random_batch(name, batch_size, device, seed)
             steps = {
-                impl: functools.partial(
+                impl: _timed_step(
                     _train_step(build_model(name, impl, seed).to(device)),
                     images,
                     labels,
+                    device,
                 )
                 for impl in implementations
             }
-            times = _interleaved(steps, repeats, min_seconds, device, bar)
+            samples = _interleaved(
+                steps,
+                repeats,
+                min_seconds,
+                bar,
+                _more_for(targets, "train step", name),
+                max_repeats,
+                deadline,
+            )
             measurements += [
-                Measurement("train step", name, 0, impl, times[impl])
+                Measurement("train step", name, 0, impl, [s[0] for s in samples[impl]])
                 for impl in implementations
             ]
     return measurements
@@ -523,6 +985,55 @@ def time_train_steps(
 def layer_case(ndim: int, size: int) -> str:
     """The name of a single-layer case: ``"Conv1D L=1024"``, ``"Conv2D 64x64"``."""
     return f"Conv1D L={size}" if ndim == 1 else f"Conv2D {size}x{size}"
+
+
+def _layer(
+    impl: str,
+    ndim: int,
+    channels: tuple[int, int],
+    kernel_size: int,
+    device: torch.device | str,
+    seed: int,
+) -> nn.Module:
+    set_seed(seed)
+    layer = conv_class(impl, ndim)(
+        *channels, kernel_size=kernel_size, padding=kernel_size // 2
+    )
+    return layer.to(device)
+
+
+def _layer_data(
+    ndim: int,
+    size: int,
+    channels: tuple[int, int],
+    batch_size: int,
+    device: torch.device | str,
+    seed: int,
+) -> tuple[Tensor, Tensor]:
+    """A random input that requires a gradient, and a gradient for the output."""
+    generator = torch.Generator().manual_seed(seed)
+    shape = (batch_size, channels[0], *(size,) * ndim)
+    x = torch.randn(shape, generator=generator).to(device).requires_grad_()
+    grad = torch.randn(
+        (batch_size, channels[1], *(size,) * ndim), generator=generator
+    ).to(device)
+    return x, grad
+
+
+def _forward_backward(layer: nn.Module, x: Tensor, grad: Tensor) -> Timed:
+    """One forward and one backward pass of ``layer``, timed apart."""
+    device = x.device
+
+    def run() -> tuple[float, float]:
+        x.grad = None
+        layer.zero_grad(set_to_none=True)
+        start = _clock(device)
+        out = layer(x)
+        middle = _clock(device)
+        out.backward(grad)
+        return middle - start, _clock(device) - middle
+
+    return run
 
 
 def time_layers(
@@ -537,13 +1048,20 @@ def time_layers(
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress: bool | None = None,
+    slow_max_size: int | None = None,
+    targets: Sequence[Target] = (),
+    max_repeats: int = 0,
+    deadline: float = math.inf,
 ) -> list[Measurement]:
-    """Seconds per forward and backward pass of one convolution layer, per size.
+    """Seconds per forward and per backward pass of one layer, per size.
 
     The layer maps ``channels[0]`` to ``channels[1]`` channels with stride 1 and
     padding ``kernel_size // 2`` (the output is as large as the input); the
-    backward pass computes the gradients of the input, weight and bias, as for
-    a layer inside a network.
+    input requires a gradient, so the backward pass computes the gradients of
+    the input, weight and bias, as for a layer inside a network.
+
+    Each size gives three measurements per implementation: ``"forward"``,
+    ``"backward"`` and ``"layer"`` (their sum, repeat by repeat).
 
     Args:
         ndim: 1 (input length ``size``) or 2 (``size x size`` images).
@@ -552,49 +1070,59 @@ def time_layers(
         channels: input and output channels.
         kernel_size: the kernel's size in each dimension.
         batch_size: samples per batch.
-        repeats: timed samples per implementation and size.
+        repeats: timed samples per implementation and size, at least.
         min_seconds: each sample repeats the call until it lasts this long.
         device: where to run.
         seed: seeds the weights and the input.
         progress: show a progress bar; default from ``BOOK_SRC_PROGRESS``.
+        slow_max_size: the position loops (:data:`SLOW_IMPLEMENTATIONS`) are
+            timed on sizes up to this one only (None: all sizes).
+        targets: targets whose inconclusive verdict asks for more rounds
+            (judged on forward + backward).
+        max_repeats: at most this many rounds in all.
+        deadline: no extra round starts after this ``time.perf_counter()``.
     """
     device = torch.device(device)
     measurements = []
-    with tqdm(
-        total=len(sizes) * len(implementations) * repeats,
-        desc=f"{ndim}D layer sizes",
-        disable=not show_progress(progress),
-        file=sys.stderr,
-    ) as bar:
-        for size in sizes:
-            generator = torch.Generator().manual_seed(seed)
-            shape = (batch_size, channels[0], *(size,) * ndim)
-            x = torch.randn(shape, generator=generator).to(device).requires_grad_()
-            grad = torch.randn(
-                (batch_size, channels[1], *(size,) * ndim), generator=generator
-            ).to(device)
-            calls = {}
-            for impl in implementations:
-                set_seed(seed)
-                layer = conv_class(impl, ndim)(
-                    *channels, kernel_size=kernel_size, padding=kernel_size // 2
-                ).to(device)
-                calls[impl] = _forward_backward(layer, x, grad)
-            times = _interleaved(calls, repeats, min_seconds, device, bar)
-            measurements += [
-                Measurement("layer", layer_case(ndim, size), size, impl, times[impl])
-                for impl in implementations
-            ]
+    timed = {
+        size: [
+            impl
+            for impl in implementations
+            if slow_max_size is None
+            or impl not in SLOW_IMPLEMENTATIONS
+            or size <= slow_max_size
+        ]
+        for size in sizes
+    }
+    total = sum(len(impls) for impls in timed.values()) * repeats
+    with _progress_bar(total, f"{ndim}D layer sizes", progress) as bar:
+        for size, impls in timed.items():
+            x, grad = _layer_data(ndim, size, channels, batch_size, device, seed)
+            calls = {
+                impl: _forward_backward(
+                    _layer(impl, ndim, channels, kernel_size, device, seed), x, grad
+                )
+                for impl in impls
+            }
+            case = layer_case(ndim, size)
+            samples = _interleaved(
+                calls,
+                repeats,
+                min_seconds,
+                bar,
+                _more_for(targets, "layer", case),
+                max_repeats,
+                deadline,
+            )
+            for impl in impls:
+                forward, backward = zip(*samples[impl])
+                layer = [f + b for f, b in samples[impl]]
+                measurements += [
+                    Measurement("layer", case, size, impl, layer),
+                    Measurement("forward", case, size, impl, list(forward)),
+                    Measurement("backward", case, size, impl, list(backward)),
+                ]
     return measurements
-
-
-def _forward_backward(layer: nn.Module, x: Tensor, grad: Tensor) -> Callable[[], None]:
-    def call() -> None:
-        x.grad = None
-        layer.zero_grad(set_to_none=True)
-        layer(x).backward(grad)
-
-    return call
 
 
 def time_epochs(
@@ -627,8 +1155,8 @@ def time_epochs(
         implementations: which of :data:`IMPLEMENTATIONS` to time.
         batch_size: images per step; a last incomplete batch is dropped.
         max_batches: time at most this many batches (None: a full epoch).
-        loop_max_batches: at most this many for the slow loop implementations,
-            ``"original"`` and ``"loop"`` (None: as many as the others).
+        loop_max_batches: at most this many for the position loops
+            (:data:`SLOW_IMPLEMENTATIONS`; None: as many as the others).
         device: where to run.
         seed: seeds the weights and the order of the samples.
         progress: show a progress bar; default from ``BOOK_SRC_PROGRESS``.
@@ -695,6 +1223,12 @@ def run_benchmark(
     )
     impls = config.implementations
     common = dict(device=device, seed=config.seed, progress=progress)
+    # Extra rounds for inconclusive targets share one time budget.
+    adaptive = dict(
+        targets=config.targets,
+        max_repeats=config.max_repeats,
+        deadline=start + config.extra_seconds,
+    )
     if config.models:
         result.measurements += time_train_steps(
             config.models,
@@ -703,6 +1237,7 @@ def run_benchmark(
             config.repeats,
             config.min_seconds,
             **common,
+            **adaptive,
         )
     for ndim, sizes in ((1, config.lengths_1d), (2, config.sides_2d)):
         if sizes:
@@ -713,10 +1248,25 @@ def run_benchmark(
                 config.layer_channels,
                 config.kernel_size,
                 config.batch_size,
-                config.layer_repeats,
+                config.repeats,
                 config.min_seconds,
+                slow_max_size=config.slow_max_size[ndim - 1],
                 **common,
+                **adaptive,
             )
+    if device.type == "cpu":
+        memory_impls = [i for i in impls if i not in SLOW_IMPLEMENTATIONS]
+        for ndim, sizes in ((1, config.memory_lengths_1d), (2, config.memory_sides_2d)):
+            if sizes and memory_impls:
+                result.memory[f"Conv{ndim}D"] = peak_memories(
+                    ndim,
+                    sizes,
+                    memory_impls,
+                    config.layer_channels,
+                    config.kernel_size,
+                    config.batch_size,
+                    config.seed,
+                )
     if config.epoch and config.models:
         if epoch_data is None:
             epoch_data = mnist_training_split(config.seed)
@@ -755,6 +1305,8 @@ def mnist_training_split(seed: int = 0) -> tuple[Tensor, Tensor]:
 TITLES = {
     "train step": "Training step: forward, backward and Adam step",
     "layer": "One layer, forward and backward",
+    "forward": "One layer, forward pass",
+    "backward": "One layer, backward pass",
     "epoch": "One training epoch",
 }
 
@@ -768,47 +1320,60 @@ def format_time(seconds: float) -> str:
     return f"{1e6 * seconds:.0f} µs"
 
 
-COLUMN_WIDTHS = (9, 15, 16)  # time, time / torch.nn, loop time / time
+COLUMNS = ("min", "median", "max", "n", "median / torch.nn", "loop / median")
+COLUMN_WIDTHS = (9, 9, 9, 2, 17, 13)
 
 
-def format_table(result: BenchResult, align: bool = False) -> str:
+def format_table(
+    result: BenchResult,
+    align: bool = False,
+    benchmarks: Sequence[str] | None = None,
+    implementations: Sequence[str] | None = None,
+) -> str:
     """The measurements as text tables, one per benchmark.
 
-    Columns: the median time, that time divided by torch.nn's, and the book's
-    loop time divided by it (the speed-up over the loop layers). Times print as
-    ``43.1 ms`` and ratios as ``7.3x``.
+    Columns: the fastest, median and slowest repeat, the number of repeats,
+    the median divided by torch.nn's, and the book's loop median divided by
+    this one (the speed-up over the loop layer). Times print as ``43.1 ms``,
+    ratios as ``7.3x``.
 
     Args:
         result: what :func:`run_benchmark` returned.
         align: pad the numbers into columns (for a terminal). Without it,
             nothing but the numbers themselves changes from run to run, which
             the book's notebook tests rely on.
+        benchmarks: which benchmarks to show (default: all).
+        implementations: which implementations to show (default: all).
     """
     lines = [
         f"Measured on {result.device} with {result.threads} threads; "
-        "medians over interleaved repeats."
+        "implementations interleaved, round after round."
     ]
-    cases = {}
+    cases: dict[str, dict[str, list[Measurement]]] = {}
     for m in result.measurements:
+        if benchmarks is not None and m.benchmark not in benchmarks:
+            continue
+        if implementations is not None and m.implementation not in implementations:
+            continue
         cases.setdefault(m.benchmark, {}).setdefault(m.case, []).append(m)
     width = max((len(c) for b in cases.values() for c in b), default=5)
     impl_width = len("implementation")
     for benchmark, by_case in cases.items():
         batch = result.config.get("batch_size")
-        repeats = max(len(m.seconds) for ms in by_case.values() for m in ms)
-        header = ["time", "time / torch.nn", "loop time / time"]
+        header = list(COLUMNS)
         if align:
             header = [f"{h:>{w}}" for h, w in zip(header, COLUMN_WIDTHS)]
         lines += [
             "",
-            f"{TITLES[benchmark]} (batch {batch}, median of {repeats}):",
+            f"{TITLES[benchmark]} (batch {batch}):",
             f"{'case':<{width}} | {'implementation':<{impl_width}} | "
             + " | ".join(header),
         ]
         notes: dict[str, list[str]] = {}
         for case, ms in by_case.items():
             for m in ms:
-                cells = [format_time(m.median)]
+                cells = [format_time(t) for t in (m.min, m.median, m.max)]
+                cells.append(str(len(m.seconds)))
                 for top, bottom in ((None, "torch.nn"), ("loop", None)):
                     value = result._ratio_or_none(m, top, bottom)
                     cells.append("-" if value is None else f"{value:.1f}x")
@@ -826,38 +1391,21 @@ def format_table(result: BenchResult, align: bool = False) -> str:
     return "\n".join(lines)
 
 
-# Targets of the issue that introduced this benchmark: (benchmark, case,
-# implementation, reference, bound, at most). Ratios are time / reference time.
-TARGETS: list[tuple[str, str, str, str, float, bool]] = [
-    ("train step", "cnn1d", "loop", "original", 1.1, True),
-    ("train step", "cnn2d", "loop", "original", 1.1, True),
-    ("train step", "cnn1d", "vectorized", "torch.nn", 1.2, True),
-    ("train step", "cnn2d", "vectorized", "torch.nn", 2.0, True),
-    ("layer", "Conv1D L=1024", "loop", "vectorized", 30.0, False),
-    ("layer", "Conv2D 64x64", "loop", "vectorized", 15.0, False),
-    ("layer", "Conv1D L=1024", "vectorized", "torch.nn", 3.0, True),
-    ("layer", "Conv2D 64x64", "vectorized", "torch.nn", 5.0, True),
-]
-
-
-def format_targets(result: BenchResult) -> str:
-    """Each target ratio the run could measure: its value, and whether it holds."""
-    lines = ["Targets (ratios of median times measured in this run):"]
+def format_verdicts(result: BenchResult) -> str:
+    """Each target the run measured: median ratio, its interval, and the verdict."""
+    lines = ["Targets (median ratios in this run; the interval holds both spreads):"]
     if result.device != "cpu":
         lines.append(
             f"  (these targets were set for a 2-core CPU; on {result.device} "
             "they are for comparison only)"
         )
-    for benchmark, case, impl, reference, bound, at_most in TARGETS:
-        try:
-            value = result.ratio(benchmark, case, impl, reference)
-        except KeyError:
-            continue
-        ok = value <= bound if at_most else value >= bound
-        sign = "<=" if at_most else ">="
+    for v in result.verdicts():
+        t = v.target
+        sign = "<=" if t.at_most else ">="
         lines.append(
-            f"  {benchmark}, {case}: {impl} / {reference} = {value:.2f}x "
-            f"(target {sign} {bound}x): {'ok' if ok else 'MISSED'}"
+            f"  {t.benchmark}, {t.case}: {t.implementation} / {t.reference} = "
+            f"{v.ratio:.2f}x (interval {v.low:.2f}x to {v.high:.2f}x; target "
+            f"{sign} {t.bound}x): {v.verdict}"
         )
     return "\n".join(lines)
 
@@ -865,154 +1413,172 @@ def format_targets(result: BenchResult) -> str:
 COLOURS = {
     "original": "tab:gray",
     "loop": "tab:red",
-    "vectorized": "tab:blue",
+    "unbind": "tab:orange",
+    "taps": "tab:purple",
+    "im2col": "tab:blue",
     "torch.nn": "tab:green",
 }
+
+
+def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure with a white background (it stays readable in dark mode)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False)
+    fig.patch.set_facecolor("white")
+    return fig, axes
 
 
 def plot_step_times(result: BenchResult, benchmark: str = "train step") -> Any:
     """Bar chart: median time of each implementation, one group per network.
 
-    Returns the matplotlib Figure (log scale: the bars span two decades).
+    Each bar's whisker spans the fastest to the slowest repeat. Returns the
+    matplotlib Figure (log scale: the bars span two decades).
     """
-    import matplotlib.pyplot as plt
-
     cases: dict[str, list[Measurement]] = {}
     for m in result.measurements:
         if m.benchmark == benchmark:
             cases.setdefault(m.case, []).append(m)
     impls = [i for i in IMPLEMENTATIONS if i in result.config["implementations"]]
-    fig, ax = plt.subplots(figsize=(7, 3))
+    fig, axes = _figure(1, 1, (7, 3))
+    ax = axes[0, 0]
     width = 0.8 / max(1, len(impls))
     for k, impl in enumerate(impls):
-        xs, heights = [], []
+        xs, heights, spans = [], [], []
         for c, case in enumerate(cases):
             try:
-                heights.append(1000 * result.find(benchmark, case, impl).median)
+                m = result.find(benchmark, case, impl)
             except KeyError:
                 continue
             xs.append(c + (k - (len(impls) - 1) / 2) * width)
-        bars = ax.bar(xs, heights, width, label=impl, color=COLOURS[impl])
+            heights.append(1000 * m.median)
+            spans.append((1000 * (m.median - m.min), 1000 * (m.max - m.median)))
+        bars = ax.bar(
+            xs,
+            heights,
+            width,
+            label=impl,
+            color=COLOURS[impl],
+            yerr=list(zip(*spans)) if spans else None,
+            ecolor="black",
+            capsize=2,
+        )
         ax.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
     ax.set_xticks(range(len(cases)), list(cases))
     ax.set_yscale("log")
     ax.set_ylabel("milliseconds")
     ax.set_title(f"{TITLES[benchmark]}, batch {result.config['batch_size']}")
-    ax.legend(fontsize=8, ncols=2)
-    ax.margins(y=0.2)
+    ax.legend(fontsize=8, ncols=3)
+    ax.margins(y=0.25)
     fig.tight_layout()
     return fig
 
 
-def plot_scaling(result: BenchResult) -> Any:
-    """Log-log plot of the single-layer time against the input size.
+def _positions(case: str, size: int) -> int:
+    """Output positions of a layer case (padding keeps the input's size)."""
+    return size if case.startswith("Conv1D") else size * size
 
-    One panel per dimension (length in 1D, side in 2D), one line per
-    implementation. Returns the matplotlib Figure.
+
+def _reference_slopes(ax: Any, x0: float, y0: float, x1: float) -> None:
+    """Dashed lines of slope 1 and 2 on a log-log plot, through ``(x0, y0)``."""
+    for slope, style in ((1, "--"), (2, ":")):
+        ax.plot(
+            [x0, x1],
+            [y0, y0 * (x1 / x0) ** slope],
+            style,
+            color="black",
+            linewidth=1,
+            label=f"slope {slope}",
+        )
+
+
+def plot_scaling(
+    result: BenchResult, implementations: Sequence[str] | None = None
+) -> Any:
+    """Log-log plots of the forward and the backward time against the positions.
+
+    One row per dimension (1D, 2D), one column per pass, one line per
+    implementation; the x axis counts output positions (the length in 1D,
+    side squared in 2D), so that slope 1 means "proportional to the number
+    of positions" in both rows. Dashed lines of slope 1 and 2 start from the
+    loop's first point. Returns the matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import NullLocator
 
-    layer = [m for m in result.measurements if m.benchmark == "layer"]
-    panels = sorted({m.case.split()[0] for m in layer})
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(4 * len(panels), 3.2), squeeze=False
-    )
-    for ax, panel in zip(axes.flat, panels):
-        for impl in IMPLEMENTATIONS:
-            points = sorted(
-                (m.size, 1000 * m.median)
-                for m in layer
-                if m.implementation == impl and m.case.startswith(panel)
+    impls = implementations or [
+        i for i in IMPLEMENTATIONS if i in result.config["implementations"]
+    ]
+    panels = sorted({m.case.split()[0] for m in result.measurements if m.size})
+    fig, axes = _figure(len(panels), 2, (9, 3.3 * len(panels)))
+    channels = result.config["layer_channels"]
+    for row, panel in zip(axes, panels):
+        for ax, benchmark in zip(row, ("forward", "backward")):
+            ms = [
+                m
+                for m in result.measurements
+                if m.benchmark == benchmark and m.case.startswith(panel)
+            ]
+            for impl in impls:
+                points = sorted(
+                    (_positions(m.case, m.size), 1000 * m.median)
+                    for m in ms
+                    if m.implementation == impl
+                )
+                if points:
+                    xs, ys = zip(*points)
+                    ax.plot(xs, ys, "o-", label=impl, color=COLOURS[impl], markersize=4)
+            sizes = sorted({_positions(m.case, m.size) for m in ms})
+            anchor = "loop" if "loop" in impls else impls[0]
+            first = [m for m in ms if m.implementation == anchor]
+            if first and sizes:
+                low = min(first, key=lambda m: m.size)
+                _reference_slopes(
+                    ax, _positions(low.case, low.size), 1000 * low.median, sizes[-1]
+                )
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sizes, [f"{s:,}" for s in sizes], fontsize=8)
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_yscale("log")
+            ax.set_xlabel(
+                "output positions (= length)"
+                if panel == "Conv1D"
+                else "output positions (= side²)"
             )
-            if points:
-                xs, ys = zip(*points)
-                ax.plot(xs, ys, "o-", label=impl, color=COLOURS[impl], markersize=4)
-        ax.set_xscale("log", base=2)
-        sizes = sorted({m.size for m in layer if m.case.startswith(panel)})
-        ax.set_xticks(sizes, [str(size) for size in sizes])
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_yscale("log")
-        ax.set_xlabel("input length" if panel == "Conv1D" else "image side (pixels)")
-        ax.set_ylabel("milliseconds")
-        channels = result.config["layer_channels"]
-        ax.set_title(f"{panel} {channels[0]}→{channels[1]}, forward + backward")
-        ax.grid(True, which="major", alpha=0.3)
-    axes.flat[0].legend(fontsize=8)
+            ax.set_ylabel("milliseconds")
+            ax.set_title(f"{panel} {channels[0]}→{channels[1]}, {benchmark}")
+            ax.grid(True, which="major", alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncols=2)
     fig.tight_layout()
     return fig
 
 
-# --- Command line -----------------------------------------------------------
+def plot_memory(result: BenchResult) -> Any:
+    """Log-log plot of the peak memory of one layer against the input size.
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m book_src.bench [--out DIR] [--quick] ...``.
-
-    Args:
-        argv: arguments without the program name; ``sys.argv[1:]`` if None.
-
-    Returns:
-        The exit status, 0.
+    One panel per dimension, one line per implementation, and the size of
+    the input itself (dashed) for scale. Returns the matplotlib Figure.
     """
-    parser = argparse.ArgumentParser(
-        prog="python -m book_src.bench",
-        description="Time the original loop, the book's loop layers, their "
-        "vectorised twins and torch.nn; print a table, save CSV, JSON and figures.",
-    )
-    parser.add_argument("--out", type=Path, default=Path("_build/bench"))
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: auto)")
-    parser.add_argument("--repeats", type=int, default=BenchConfig.repeats)
-    parser.add_argument(
-        "--epoch-batches",
-        type=int,
-        default=None,
-        help="time at most this many batches per epoch (default: all 750)",
-    )
-    parser.add_argument(
-        "--full-epochs",
-        action="store_true",
-        help="time full epochs of the loops too (default: their first "
-        f"{BenchConfig.loop_epoch_batches} batches, scaled up; adds minutes)",
-    )
-    parser.add_argument("--no-epoch", action="store_true", help="skip the epochs")
-    parser.add_argument(
-        "--quick", action="store_true", help="a fast smoke run: small sizes, 2 repeats"
-    )
-    args = parser.parse_args(argv)
-    config = BenchConfig(
-        repeats=args.repeats,
-        epoch=not args.no_epoch,
-        epoch_batches=args.epoch_batches,
-        loop_epoch_batches=None if args.full_epochs else BenchConfig.loop_epoch_batches,
-        device=args.device,
-    )
-    if args.quick:
-        config = dataclasses.replace(
-            config,
-            repeats=2,
-            layer_repeats=2,
-            min_seconds=0.05,
-            lengths_1d=(64, 256),
-            sides_2d=(8, 16),
-            epoch_batches=args.epoch_batches or 20,
-        )
-    result = run_benchmark(config)
-    print(format_table(result, align=True))
-    print()
-    print(format_targets(result))
-    csv_path, json_path = result.save(args.out)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    plot_step_times(result).savefig(args.out / "train_step.png", dpi=120)
-    plot_scaling(result).savefig(args.out / "scaling.png", dpi=120)
-    print(
-        f"\nSaved {csv_path}, {json_path} and two figures in {args.out}/ "
-        f"(whole run: {result.seconds:.0f} s)."
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    panels = sorted(result.memory)
+    fig, axes = _figure(1, len(panels), (4.5 * len(panels), 3.3))
+    c_in = result.config["layer_channels"][0]
+    batch = result.config["batch_size"]
+    for ax, panel in zip(axes[0], panels):
+        sizes: list[int] = []
+        for impl, peaks in result.memory[panel].items():
+            points = sorted((int(s), b / 1e6) for s, b in peaks.items())
+            xs, ys = zip(*points)
+            sizes = list(xs)
+            ax.plot(xs, ys, "o-", label=impl, color=COLOURS[impl], markersize=4)
+        ndim = 1 if panel == "Conv1D" else 2
+        inputs = [batch * c_in * s**ndim * 4 / 1e6 for s in sizes]
+        ax.plot(sizes, inputs, "--", color="black", linewidth=1, label="the input")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(s) for s in sizes])
+        ax.set_yscale("log")
+        ax.set_xlabel("input length" if ndim == 1 else "image side (pixels)")
+        ax.set_ylabel("peak MB (forward + backward)")
+        ax.set_title(f"{panel}, batch {batch}, float32")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
