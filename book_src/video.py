@@ -215,7 +215,7 @@ def show_clips(
         size: inches per frame.
 
     Returns:
-        The figure.
+        The figure, on an opaque white background.
     """
     clips = [clip.detach().cpu().reshape(-1, *clip.shape[-2:]) for clip in clips]
     frames = max(len(clip) for clip in clips)
@@ -224,6 +224,7 @@ def show_clips(
         frames,
         figsize=(size * frames + (1.2 if labels else 0.2), size * len(clips) + 0.35),
         squeeze=False,
+        facecolor="white",  # opaque, so that it reads on a dark page too
     )
     for row, clip in enumerate(clips):
         for t, ax in enumerate(axes[row]):

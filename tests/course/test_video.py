@@ -163,6 +163,7 @@ def test_show_clips_draws_one_row_per_clip(clips):
     fig = show_clips([clips[0][0], clips[1][0]], labels=["a", "b"])
     assert len(fig.axes) == 2 * 8
     assert fig.axes[0].get_ylabel() == "a" and fig.axes[8].get_ylabel() == "b"
+    assert matplotlib.colors.to_rgba(fig.get_facecolor()) == (1.0, 1.0, 1.0, 1.0)
     plt.close(fig)
 
 
