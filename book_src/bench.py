@@ -73,6 +73,7 @@ __all__ = [
     "conv_class",
     "count_calls",
     "format_bytes",
+    "format_medians",
     "format_profile",
     "format_table",
     "format_time",
@@ -82,6 +83,7 @@ __all__ = [
     "layer_case",
     "median_interval",
     "mnist_training_split",
+    "onednn_primitives",
     "peak_memories",
     "peak_memory",
     "plot_memory",
@@ -355,19 +357,26 @@ def profile_passes(
 
 
 def _summarise(marker: Any) -> PassProfile:
-    """Sum the operations under one ``record_function`` marker by name."""
+    """Sum the operations under one ``record_function`` marker by name.
+
+    Rows come out by calls, most first, and among equal calls in the order
+    of their first call: the same order every run, and it reads like the
+    code (a forward's slice, reshape, linear...).
+    """
     rows: dict[str, OpRow] = {}
-    stack = list(marker.cpu_children)
-    while stack:
+    stack = sorted(marker.cpu_children, key=lambda e: e.time_range.start, reverse=True)
+    while stack:  # depth first, in the order the operations started
         event = stack.pop()
-        stack.extend(event.cpu_children)
+        children = sorted(event.cpu_children, key=lambda e: e.time_range.start)
+        stack.extend(reversed(children))
         if event.name.startswith("autograd::engine::evaluate_function"):
             continue
         row = rows.setdefault(event.name, OpRow(event.name, 0, 0.0, 0))
         row.calls += 1
         row.self_seconds += event.self_cpu_time_total / 1e6
         row.self_bytes += event.self_cpu_memory_usage
-    ordered = sorted(rows.values(), key=lambda r: (-r.calls, r.name))
+    first = {name: i for i, name in enumerate(rows)}
+    ordered = sorted(rows.values(), key=lambda r: (-r.calls, first[r.name]))
     return PassProfile(
         marker.name,
         marker.cpu_time_total / 1e6,
@@ -387,31 +396,82 @@ def format_bytes(n: float) -> str:
 def format_profile(
     profile: PassProfile, limit: int = 12, names: Sequence[str] = ()
 ) -> str:
-    """A profile as a text table: operation, calls, self time, self memory.
+    """A profile as a text table: operation, calls, self memory, self time.
 
-    Rows are ordered by calls, most first, then by name, so that the table
-    is the same from run to run apart from the times. ``limit`` rows are
-    shown, plus any operation listed in ``names``; a last line counts the
-    rest.
+    Rows are ordered by calls, most first, then by first call (see
+    :func:`profile_passes`), so the table is the same from run to run apart
+    from the times, which come last. ``limit`` rows are shown, plus any
+    operation listed in ``names``; a last line counts the rest.
     """
-    shown = [r for r in profile.rows[:limit]]
+    shown = profile.rows[:limit]
     shown += [r for r in profile.rows[limit:] if r.name in names]
     width = max([len(r.name) for r in shown] + [len("operation")])
     lines = [
-        f"{profile.name}: {format_time(profile.seconds)} in all, "
-        f"{profile.calls} operations",
-        f"{'operation':<{width}} | calls | self time | self memory",
+        f"{profile.name}: {profile.calls} operations, "
+        f"{format_time(profile.seconds)} in all",
+        f"{'operation':<{width}} | calls | self memory | self time",
     ]
     for r in shown:
         memory = format_bytes(r.self_bytes) if r.self_bytes else "-"
         lines.append(
-            f"{r.name:<{width}} | {r.calls:>5} | {format_time(r.self_seconds):>9} "
-            f"| {memory:>11}"
+            f"{r.name:<{width}} | {r.calls:>5} | {memory:>11} | "
+            f"{format_time(r.self_seconds)}"
         )
     rest = len(profile.rows) - len(shown)
     if rest:
         lines.append(f"... and {rest} more operations, each called fewer times")
     return "\n".join(lines)
+
+
+def onednn_primitives(fn: Callable[[], object]) -> list[dict[str, str]]:
+    """What oneDNN itself reports running while ``fn()`` runs (CPU only).
+
+    oneDNN, the library behind ``torch.nn``'s float32 convolutions on a CPU,
+    can log every primitive it executes (``torch.backends.mkldnn.verbose``):
+    its kind (``convolution``, ``reorder``: a copy into another memory
+    layout), the implementation it picked for this processor, the pass
+    (``forward_training``, ``backward_data``, ``backward_weights``) and, for
+    a convolution, the algorithm (``convolution_direct``, ...). It writes to
+    the process's standard output; this function catches those lines.
+
+    Returns:
+        One dict per primitive executed, with the keys ``kind``,
+        ``implementation``, ``pass`` and ``algorithm`` (``""`` if none).
+    """
+    import ctypes
+    import tempfile
+
+    libc = ctypes.CDLL(None)
+    sys.stdout.flush()
+    libc.fflush(None)
+    with tempfile.TemporaryFile() as log:
+        saved = os.dup(1)
+        os.dup2(log.fileno(), 1)
+        try:
+            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                fn()
+        finally:
+            libc.fflush(None)
+            os.dup2(saved, 1)
+            os.close(saved)
+        log.seek(0)
+        lines = log.read().decode(errors="replace").splitlines()
+    found = []
+    for line in lines:
+        # onednn_verbose,v1,primitive,exec,cpu,<kind>,<implementation>,<pass>,...
+        fields = line.split(",")
+        if fields[:5] != ["onednn_verbose", "v1", "primitive", "exec", "cpu"]:
+            continue
+        algorithm = next((f[4:] for f in fields if f.startswith("alg:")), "")
+        found.append(
+            {
+                "kind": fields[5],
+                "implementation": fields[6],
+                "pass": fields[7],
+                "algorithm": algorithm,
+            }
+        )
+    return found
 
 
 def peak_memory(fn: Callable[[], object]) -> int:
@@ -1388,6 +1448,29 @@ def format_table(
                     if m.implementation not in impls:
                         impls.append(m.implementation)
         lines += [f"({', '.join(impls)}: {note})" for note, impls in notes.items()]
+    return "\n".join(lines)
+
+
+def format_medians(
+    result: BenchResult,
+    benchmark: str,
+    implementations: Sequence[str] | None = None,
+) -> str:
+    """One row per case, one column per implementation: the median times.
+
+    A compact view of one benchmark (``"forward"``, ``"backward"``...);
+    ``-`` where an implementation was not timed.
+    """
+    impls = list(implementations or result.config["implementations"])
+    cases: dict[str, dict[str, Measurement]] = {}
+    for m in result.measurements:
+        if m.benchmark == benchmark and m.implementation in impls:
+            cases.setdefault(m.case, {})[m.implementation] = m
+    width = max([len(c) for c in cases] + [len(benchmark)])
+    lines = [f"{benchmark:<{width}} | " + " | ".join(impls)]
+    for case, by_impl in cases.items():
+        cells = [format_time(by_impl[i].median) if i in by_impl else "-" for i in impls]
+        lines.append(f"{case:<{width}} | " + " | ".join(cells))
     return "\n".join(lines)
 
 

@@ -265,6 +265,10 @@ def test_table_is_stable_apart_from_times(result):
     assert "<time> | <time> | <time> | 2 | <ratio>x | <ratio>x" in sanitize(table)
     aligned = bench.format_table(result, align=True)
     assert len({len(line) for line in aligned.splitlines()[3:8]}) == 1
+    medians = bench.format_medians(result, "backward")
+    assert medians.splitlines()[0] == "backward    | " + " | ".join(IMPLS)
+    assert "Conv2D 6x6  | - | " in medians  # the loop was not timed there
+    assert sanitize(medians) == sanitize(bench.format_medians(again, "backward"))
     only = bench.format_table(result, benchmarks=["forward"], implementations=["taps"])
     assert "forward pass" in only and "backward" not in only
     assert "| taps " in only and "| im2col " not in only
@@ -321,15 +325,46 @@ def test_profile_shows_one_zero_filled_slice_gradient_per_window():
     assert backward.row("SliceBackward0").calls == 10
     table = bench.format_profile(backward, limit=3, names=["aten::slice_backward"])
     lines = table.splitlines()
-    assert lines[0].startswith("backward: ") and "operations" in lines[0]
-    assert lines[1] == "operation            | calls | self time | self memory"
+    assert re.fullmatch(r"backward: \d+ operations, \S+ \S+ in all", lines[0])
+    assert lines[1] == "operation            | calls | self memory | self time"
     assert len(lines) == 2 + 3 + 1 + 1  # header, 3 rows, slice_backward, the rest
     assert "aten::slice_backward |    10 |" in table
     assert lines[-1].startswith("... and ")
-    # Rows ordered by calls, then name: the same order every run.
+    # Rows ordered by calls, then first call: the same order every run.
     calls = [r.calls for r in backward.rows]
     assert calls == sorted(calls, reverse=True)
+    names = [r.name for r in forward.rows if r.calls == 10]  # once per window
+    assert names.index("aten::clone") < names.index("aten::linear")  # reshape copies
+    assert names.index("aten::linear") < names.index("aten::addmm")
+    # Only the times change from run to run (from the same state: no gradients).
+    layer.zero_grad(set_to_none=True)
+    x.grad = None
+    again = bench.profile_passes(lambda: layer(x), torch.randn(4, 3, 10))
+    assert sanitize(bench.format_profile(again["backward"])) == sanitize(
+        bench.format_profile(backward)
+    )
     assert "backward" not in bench.profile_passes(lambda: layer(x))
+
+
+@pytest.mark.skipif(
+    not torch.backends.mkldnn.is_available(), reason="PyTorch built without oneDNN"
+)
+def test_onednn_reports_its_convolutions():
+    conv = torch.nn.Conv1d(4, 8, 3, padding=1)
+    x = torch.randn(2, 4, 16, requires_grad=True)
+    primitives = bench.onednn_primitives(lambda: conv(x).sum().backward())
+    convolutions = [p for p in primitives if p["kind"] == "convolution"]
+    assert [p["pass"] for p in convolutions] == [
+        "forward_training",
+        "backward_data",
+        "backward_weights",
+    ]
+    assert all(p["algorithm"].startswith("convolution_") for p in convolutions)
+    assert all(p["implementation"] for p in primitives)
+    # float64 does not go through oneDNN at all
+    conv64 = torch.nn.Conv1d(4, 8, 3, dtype=torch.float64)
+    x64 = torch.randn(2, 4, 16, dtype=torch.float64)
+    assert bench.onednn_primitives(lambda: conv64(x64)) == []
 
 
 def test_peak_memory_counts_what_the_function_holds_at_once():
