@@ -36,6 +36,7 @@ EXPECTED_CHAPTERS = [
     "chapters/04_conv2d",
     "chapters/05_conv3d_video",
     "chapters/06_performance",
+    "chapters/07_backward_loops",
 ]
 
 
