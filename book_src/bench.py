@@ -1406,7 +1406,8 @@ def format_table(
         implementations: which implementations to show (default: all).
     """
     lines = [
-        f"Measured on {result.device} with {result.threads} threads; "
+        f"Measured on {result.device} with {result.threads} "
+        f"thread{'s' if result.threads != 1 else ''}; "
         "implementations interleaved, round after round."
     ]
     cases: dict[str, dict[str, list[Measurement]]] = {}
@@ -1583,8 +1584,8 @@ def plot_scaling(
     One row per dimension (1D, 2D), one column per pass, one line per
     implementation; the x axis counts output positions (the length in 1D,
     side squared in 2D), so that slope 1 means "proportional to the number
-    of positions" in both rows. Dashed lines of slope 1 and 2 start from the
-    loop's first point. Returns the matplotlib Figure.
+    of positions" in both rows. Dashed lines of slope 1 and 2 run from the
+    loop's first point to its last. Returns the matplotlib Figure.
     """
     from matplotlib.ticker import NullLocator
 
@@ -1613,10 +1614,14 @@ def plot_scaling(
             sizes = sorted({_positions(m.case, m.size) for m in ms})
             anchor = "loop" if "loop" in impls else impls[0]
             first = [m for m in ms if m.implementation == anchor]
-            if first and sizes:
+            if first:  # from the loop's first point to its last
                 low = min(first, key=lambda m: m.size)
+                high = max(first, key=lambda m: m.size)
                 _reference_slopes(
-                    ax, _positions(low.case, low.size), 1000 * low.median, sizes[-1]
+                    ax,
+                    _positions(low.case, low.size),
+                    1000 * low.median,
+                    _positions(high.case, high.size),
                 )
             ax.set_xscale("log", base=2)
             ax.set_xticks(sizes, [f"{s:,}" for s in sizes], fontsize=8)
