@@ -147,10 +147,12 @@ def test_first_code_cell_installs_book_src_on_colab(docname: str) -> None:
     assert re.search(
         r"""if importlib\.util\.find_spec\(["']book_src["']\) is None:""", code
     ), f"{docname}: the first code cell is not the Colab install cell:\n{code}"
-    urls = re.findall(r"""["']git\+(https://[^"'@#\s]+)""", code)
+    urls = re.findall(r"""url = ["'](https://[^"'@#\s]+)["']""", code)
     assert urls == [load_config()["repository"]["url"]], (
-        f"{docname}: the Colab cell must install git+<repository.url of _config.yml>"
+        f"{docname}: the Colab cell must clone repository.url of _config.yml"
     )
+    # Colab opens the notebook alone: the clone brings the quiz files beside it.
+    assert 'os.chdir("/content/course/chapters")' in code, docname
     assert not cell.get("outputs"), f"{docname}: the Colab cell must have no output"
     # Nothing but imports and the `if`: no expression whose value would display.
     tree = ast.parse(code)
