@@ -101,15 +101,26 @@ def quotes(text: str) -> list[Quote]:
     return found
 
 
+# What an HTML output holds besides text: scripts, styles, embedded images (the
+# frames of an animation) and tags. None of it can back a number in the prose.
+NOT_TEXT = re.compile(
+    r"<script.*?</script>|<style.*?</style>|data:[\w/+.-]+;base64,[\w+/=]+|<[^>]*>",
+    re.S,
+)
+
+
 def output_text(notebook: dict) -> str:
     parts = []
     for cell in notebook["cells"]:
         for out in cell.get("outputs", []):
             if out["output_type"] == "stream":
                 parts.append("".join(out["text"]))
-            for mime in ("text/plain", "text/html", "text/markdown"):
-                if mime in out.get("data", {}):
-                    parts.append("".join(out["data"][mime]))
+            data = out.get("data", {})
+            for mime in ("text/plain", "text/markdown"):
+                if mime in data:
+                    parts.append("".join(data[mime]))
+            if "text/html" in data:
+                parts.append(NOT_TEXT.sub(" ", "".join(data["text/html"])))
     return "\n".join(parts)
 
 
@@ -175,6 +186,22 @@ def test_what_is_a_quoted_number() -> None:
         "17 MB",
         "2.5 times",
     ]
+
+
+def test_an_embedded_image_or_script_backs_nothing() -> None:
+    notebook = _notebook("It takes 12 ms.", "")
+    notebook["cells"][1]["outputs"] = [
+        {
+            "output_type": "display_data",
+            "data": {
+                "text/html": [
+                    '<img src="data:image/png;base64,AAA12msBBB=">'
+                    "<script>var t = '12 ms';</script><p>frame 3</p>"
+                ]
+            },
+        }
+    ]
+    assert [q.text for q in unbacked(notebook)] == ["12 ms"]
 
 
 def test_the_original_figures_pass_only_as_the_originals() -> None:
