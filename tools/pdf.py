@@ -68,6 +68,9 @@ PRINT_CSS = """
   .highlight, .cell_output, .output { overflow: visible !important; }
   table { page-break-inside: avoid; }
   figure, img { page-break-inside: avoid; break-inside: avoid; }
+  /* The theme keeps a code block on one page (div.highlight); keep its cell's
+     frame with it, or the frame's top stays behind as an empty box. */
+  div.cell_input, div.cell_output { break-inside: avoid; }
   span[id^="document-"] + section { break-before: page; }
 }
 """
