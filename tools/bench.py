@@ -19,6 +19,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import torch
+
 from book_src import bench
 from book_src.data import write_atomic
 
@@ -81,6 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("_build/bench"))
     parser.add_argument("--device", default=None, help="cpu or cuda (default: auto)")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads for PyTorch (default 1: on a shared machine, an operation "
+        "split over two threads waits for the slower one, and the loops' thousands "
+        "of tiny operations then measure the waiting, not the work)",
+    )
+    parser.add_argument(
         "--repeats",
         type=int,
         default=bench.BenchConfig.repeats,
@@ -126,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             memory_sides_2d=(8, 16),
             epoch_batches=args.epoch_batches or 20,
         )
+    torch.set_num_threads(args.threads)
     result = bench.run_benchmark(config)
     print(bench.format_table(result, align=True))
     print()
@@ -135,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nSaved {csv_path}, {json_path} and the figures in {args.out}/ "
         f"(whole run: {result.seconds:.0f} s on {result.device}, "
-        f"{result.threads} threads, PyTorch {result.torch_version})."
+        f"{result.threads} thread{'s' if result.threads != 1 else ''}, "
+        f"PyTorch {result.torch_version})."
     )
     return 0
 

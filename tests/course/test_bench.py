@@ -451,7 +451,8 @@ def test_saved_csv_and_json(result, tmp_path: Path):
 
 
 def test_main_writes_table_and_files(result, monkeypatch, tmp_path, capsys):
-    configs = []
+    configs, threads = [], []
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)
     monkeypatch.setattr(
         bench, "run_benchmark", lambda config: configs.append(config) or result
     )
@@ -468,6 +469,9 @@ def test_main_writes_table_and_files(result, monkeypatch, tmp_path, capsys):
     assert configs[1].sides_2d == (8, 16) and configs[1].max_repeats == 2
     bench_cli.main(["--out", str(tmp_path), "--epochs", "--epoch-batches", "5"])
     assert configs[2].epoch and configs[2].epoch_batches == 5
+    assert threads == [1, 1, 1]  # one thread by default: see tools/bench.py
+    bench_cli.main(["--out", str(tmp_path), "--threads", "2"])
+    assert threads[-1] == 2
 
 
 def test_book_src_does_not_import_tools():
