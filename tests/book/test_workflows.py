@@ -78,11 +78,14 @@ def test_ci_runs_ci_run_on_push_and_pull_request() -> None:
     assert "bash .ci/run" in runs
 
 
-def test_pages_builds_with_make_book_and_publishes_from_main() -> None:
+def test_pages_builds_the_book_and_pdf_and_publishes_from_main() -> None:
     pages = load("pages.yml")
     assert pages["on"]["push"]["branches"] == ["main"]
     build = pages["jobs"]["build"]["steps"]
-    assert any(step.get("run") == "make book" for step in build)
+    # `make pdf` runs `make book` first, then prints the PDF into _build/html.
+    assert any(step.get("run") == "make pdf" for step in build)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^pdf: .*\bbook\b", makefile, re.M)
     upload = [
         s
         for s in build
