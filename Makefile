@@ -74,8 +74,13 @@ format: env ## Reformat with ruff
 	$(BIN)/ruff check --fix book_src tools tests chapters
 	$(BIN)/ruff format book_src tools tests chapters
 
+# Chapter 3 prints its cnn1d summary; tools.results copies it from the re-executed
+# notebook into book_src/results/cnn1d.json, which chapters 4 and 6 read.
+SUMMARY_CHAPTERS := $(filter chapters/03_%,$(CHAPTERS))
+
 notebooks: env data ## Re-execute the chapters in place, exactly as nbval runs them
 	$(NB_ENV) $(BIN)/python -m tools.notebooks $(CHAPTERS)
+	$(if $(SUMMARY_CHAPTERS),$(BIN)/python -m tools.results $(SUMMARY_CHAPTERS))
 
 bench: env data ## Time the five convolutions (min/median/max, target verdicts); writes _build/bench/
 	$(BIN)/python -m tools.bench --out _build/bench
