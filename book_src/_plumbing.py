@@ -68,6 +68,35 @@ class TorchTwin(nn.Module):
     def _name(self) -> str:
         return type(self).__name__
 
+    def _set_channels_and_window(
+        self,
+        in_channels: int,
+        out_channels: int,
+        groups: int,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple,
+        dilation: IntOrTuple,
+    ) -> None:
+        """Check a convolution's channels and window, as torch.nn does; store tuples.
+
+        Shared by the convolutions and the transposed convolutions (chapter 7).
+        """
+        name, n = self._name, self.ndim
+        check_positive_int(in_channels, "in_channels", name)
+        check_positive_int(out_channels, "out_channels", name)
+        check_positive_int(groups, "groups", name)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) and out_channels "
+                f"({out_channels}) must both be divisible by groups ({groups})"
+            )
+        self.kernel_size = as_tuple(kernel_size, n, "kernel_size", name)
+        self.stride = as_tuple(stride, n, "stride", name)
+        self.dilation = as_tuple(dilation, n, "dilation", name)
+        check_positive(self.kernel_size, "kernel_size", name)
+        check_positive(self.stride, "stride", name)
+        check_positive(self.dilation, "dilation", name)
+
     def _split_batch(self, input: Tensor, channels: int | None) -> tuple[Tensor, bool]:
         """Check the input's shape; add a batch dimension to an unbatched input."""
         if not isinstance(input, Tensor):
@@ -150,20 +179,9 @@ class ConvTwin(TorchTwin):
     ) -> None:
         """Check the constructor's arguments and store them as torch.nn does."""
         name, n = self._name, self.ndim
-        check_positive_int(in_channels, "in_channels", name)
-        check_positive_int(out_channels, "out_channels", name)
-        check_positive_int(groups, "groups", name)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{name}: in_channels ({in_channels}) and out_channels "
-                f"({out_channels}) must both be divisible by groups ({groups})"
-            )
-        self.kernel_size = as_tuple(kernel_size, n, "kernel_size", name)
-        self.stride = as_tuple(stride, n, "stride", name)
-        self.dilation = as_tuple(dilation, n, "dilation", name)
-        check_positive(self.kernel_size, "kernel_size", name)
-        check_positive(self.stride, "stride", name)
-        check_positive(self.dilation, "dilation", name)
+        self._set_channels_and_window(
+            in_channels, out_channels, groups, kernel_size, stride, dilation
+        )
         if padding_mode not in PADDING_MODES:
             raise ValueError(
                 f"{name}: padding_mode must be one of {PADDING_MODES}, "

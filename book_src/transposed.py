@@ -32,8 +32,6 @@ from torch import Tensor, nn
 from book_src._plumbing import (
     IntOrTuple,
     as_tuple,
-    check_positive,
-    check_positive_int,
 )
 from book_src.layers import _SlidingWindowNd
 
@@ -160,20 +158,9 @@ class _ConvTransposeNd(_SlidingWindowNd):
     ) -> None:
         super().__init__()
         name, n = self._name, self.ndim
-        check_positive_int(in_channels, "in_channels", name)
-        check_positive_int(out_channels, "out_channels", name)
-        check_positive_int(groups, "groups", name)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(
-                f"{name}: in_channels ({in_channels}) and out_channels "
-                f"({out_channels}) must both be divisible by groups ({groups})"
-            )
-        self.kernel_size = as_tuple(kernel_size, n, "kernel_size", name)
-        self.stride = as_tuple(stride, n, "stride", name)
-        self.dilation = as_tuple(dilation, n, "dilation", name)
-        check_positive(self.kernel_size, "kernel_size", name)
-        check_positive(self.stride, "stride", name)
-        check_positive(self.dilation, "dilation", name)
+        self._set_channels_and_window(
+            in_channels, out_channels, groups, kernel_size, stride, dilation
+        )
         if isinstance(padding, str):
             raise ValueError(
                 f"{name}: padding must be an int or a tuple of {n} ints "
