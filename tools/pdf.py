@@ -31,15 +31,10 @@ Usage: ``python -m tools.pdf [--no-build] [--site _build/html]``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
-import http.server
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -138,24 +133,6 @@ def setup(app: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ making the PDF
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serving(folder: Path) -> Iterator[str]:
-    """Serve ``folder`` on 127.0.0.1 on a free port; yield the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def build_singlehtml() -> Path:
     """Build the book into one HTML page, with the flags of ``make book``.
 
@@ -201,6 +178,10 @@ def print_pdf(page_path: Path, pdf_path: Path) -> list[str]:
     Returns the requests to other hosts that were refused (there should be none).
     """
     from playwright.sync_api import sync_playwright
+
+    # Imported here: Sphinx loads this file as the local extension `pdf`, where
+    # the repository root (and so the `tools` package) is not on sys.path.
+    from tools.serve import serving
 
     if not CHROMIUM.is_file():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
