@@ -79,8 +79,9 @@ format: env ## Reformat with ruff
 SUMMARY_CHAPTERS := $(filter chapters/03_%,$(CHAPTERS))
 
 notebooks: env data ## Re-execute the chapters in place, exactly as nbval runs them
-	$(NB_ENV) $(BIN)/python -m tools.notebooks $(CHAPTERS)
+	$(if $(SUMMARY_CHAPTERS),$(NB_ENV) $(BIN)/python -m tools.notebooks $(SUMMARY_CHAPTERS))
 	$(if $(SUMMARY_CHAPTERS),$(BIN)/python -m tools.results $(SUMMARY_CHAPTERS))
+	$(if $(filter-out $(SUMMARY_CHAPTERS),$(CHAPTERS)),$(NB_ENV) $(BIN)/python -m tools.notebooks $(filter-out $(SUMMARY_CHAPTERS),$(CHAPTERS)))
 
 bench: env data ## Time the five convolutions (min/median/max, target verdicts); writes _build/bench/
 	$(BIN)/python -m tools.bench --out _build/bench
