@@ -7,52 +7,28 @@ fixed grid (one argument at a time) and a hypothesis sweep that mixes them.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from torch import nn
 
 from book_src import backward, layers
 
+from parity import SWEEP, assert_same, conv_config_is_valid, conv_configs, input_for
+
 DTYPE = torch.float64
 OURS = {1: backward.Conv1D, 2: backward.Conv2D, 3: backward.Conv3D}
 TORCH = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 SIZES = {1: 10, 2: 6, 3: 4}  # spatial size per dimension: small, the loops are slow
-SWEEP = settings(
-    max_examples=int(os.environ.get("SWEEP_EXAMPLES", "60")),
-    deadline=None,
-    derandomize=os.environ.get("CI") == "true",
-    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
-)
 
 
 def assert_same_gradients(ours: nn.Module, theirs: nn.Module, x: torch.Tensor):
-    """Same output and same gradients (input, weight, bias) as torch.nn."""
-    x1 = x.clone().requires_grad_(True)
-    x2 = x.clone().requires_grad_(True)
-    y1, y2 = ours(x1), theirs(x2)
-    assert y1.shape == y2.shape
-    torch.testing.assert_close(y1, y2, rtol=1e-10, atol=1e-12)
-    if y1.numel():  # our Function is in the graph, not autograd's own ops
-        assert "LoopConvolutionBackward" in graph_nodes(y1)
-    grad = torch.randn_like(y2)
-    y1.backward(grad)
-    y2.backward(grad)
-    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(
-        ours.kernel.weight.grad.view_as(theirs.weight),
-        theirs.weight.grad,
-        rtol=1e-10,
-        atol=1e-12,
-    )
-    if theirs.bias is not None:
-        torch.testing.assert_close(
-            ours.kernel.bias.grad, theirs.bias.grad, rtol=1e-10, atol=1e-12
-        )
+    """torch.nn's output and gradients, computed by our Function, not autograd's."""
+    y = assert_same(ours, theirs, x)
+    if y.numel():  # our Function is in the graph, not autograd's own ops
+        assert "LoopConvolutionBackward" in graph_nodes(y)
 
 
 def graph_nodes(y: torch.Tensor) -> set[str]:
@@ -225,70 +201,12 @@ def test_bad_input_raises_value_error():
 # --- Parity with torch.nn: hypothesis mixes every argument --------------------
 
 
-@st.composite
-def conv_configs(draw, ndim: int):
-    groups = draw(st.sampled_from([1, 1, 2, 3]))
-    in_channels = groups * draw(st.integers(1, 2))
-    out_channels = groups * draw(st.integers(1, 2))
-    kernel = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
-    dilation = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
-    mode = draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"]))
-    kind = draw(st.sampled_from(["int", "tuple", "same", "valid"]))
-    if kind == "same":
-        padding, stride = "same", (1,) * ndim
-    else:
-        stride = tuple(draw(st.integers(1, 3)) for _ in range(ndim))
-        padding = {
-            "valid": "valid",
-            "int": draw(st.integers(0, 3)),
-            "tuple": tuple(draw(st.integers(0, 3)) for _ in range(ndim)),
-        }[kind]
-    return dict(
-        args=(in_channels, out_channels, kernel),
-        kwargs=dict(
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            bias=draw(st.booleans()),
-            padding_mode=mode,
-        ),
-        size=tuple(draw(st.integers(1, SIZES[ndim])) for _ in range(ndim)),
-        batch=draw(st.sampled_from([None, 0, 1, 2])),
-    )
-
-
-def is_valid(config, ndim) -> bool:
-    """Configurations torch.nn accepts: the kernel fits, the padding mode can pad."""
-    kernel, kwargs = config["args"][2], config["kwargs"]
-    padding, dilation = kwargs["padding"], kwargs["dilation"]
-    if padding == "same":
-        totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
-        pairs = [(t // 2, t - t // 2) for t in totals]
-    elif padding == "valid":
-        pairs = [(0, 0)] * ndim
-    else:
-        pads = (padding,) * ndim if isinstance(padding, int) else padding
-        pairs = [(p, p) for p in pads]
-    for size, (left, right), k, d in zip(config["size"], pairs, kernel, dilation):
-        if d * (k - 1) + 1 > size + left + right:
-            return False
-        if kwargs["padding_mode"] == "reflect" and max(left, right) >= size:
-            return False
-        if kwargs["padding_mode"] == "circular" and max(left, right) > size:
-            return False
-    return True
-
-
 @pytest.mark.parametrize("ndim", [1, 2])
 @SWEEP
 @given(data=st.data())
 def test_matches_torch_everywhere(ndim, data):
-    config = data.draw(conv_configs(ndim))
-    assume(is_valid(config, ndim))
+    config = data.draw(conv_configs(ndim, SIZES[ndim]))
+    assume(conv_config_is_valid(config, ndim))
     theirs = TORCH[ndim](*config["args"], **config["kwargs"], dtype=DTYPE)
     ours = OURS[ndim].from_torch(theirs)
-    shape = (config["args"][0], *config["size"])
-    if config["batch"] is not None:
-        shape = (config["batch"], *shape)
-    assert_same_gradients(ours, theirs, torch.randn(shape, dtype=DTYPE))
+    assert_same_gradients(ours, theirs, input_for(config))

@@ -18,6 +18,8 @@ from torch import nn
 
 from book_src import bench, ladder, layers
 
+from parity import assert_same
+
 DTYPE = torch.float64
 RUNGS = {
     "unbind": {1: ladder.UnbindConv1D, 2: ladder.UnbindConv2D, 3: ladder.UnbindConv3D},
@@ -53,25 +55,6 @@ def case_id(case: tuple[int, dict]) -> str:
     return f"{ndim}d-" + "-".join(f"{a[0]}{v}" for a, v in kwargs.items())
 
 
-def check_against_torch(ours: nn.Module, theirs: nn.Module, x: torch.Tensor) -> None:
-    x1 = x.clone().requires_grad_()
-    x2 = x.clone().requires_grad_()
-    y1, y2 = ours(x1), theirs(x2)
-    torch.testing.assert_close(y1, y2, rtol=1e-10, atol=1e-12)
-    grad = torch.randn_like(y2)
-    y1.backward(grad)
-    y2.backward(grad)
-    torch.testing.assert_close(x1.grad, x2.grad, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(
-        ours.kernel.weight.grad.view_as(theirs.weight),
-        theirs.weight.grad,
-        rtol=1e-10,
-        atol=1e-12,
-    )
-    if theirs.bias is not None:
-        torch.testing.assert_close(ours.kernel.bias.grad, theirs.bias.grad)
-
-
 @pytest.mark.parametrize("rung", sorted(RUNGS))
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_equal_to_torch_nn(rung, case):
@@ -81,10 +64,10 @@ def test_equal_to_torch_nn(rung, case):
     ours = RUNGS[rung][ndim].from_torch(theirs)
     assert type(ours) is RUNGS[rung][ndim]
     batched = torch.randn(2, 4, *SIZES[ndim], dtype=DTYPE)
-    check_against_torch(ours, theirs, batched)
+    assert_same(ours, theirs, batched)
     theirs.zero_grad(set_to_none=True)
     ours.zero_grad(set_to_none=True)
-    check_against_torch(ours, theirs, batched[0])  # unbatched (C, *spatial)
+    assert_same(ours, theirs, batched[0])  # unbatched (C, *spatial)
 
 
 @pytest.mark.parametrize("rung", sorted(RUNGS))
@@ -94,7 +77,7 @@ def test_kernel_sizes_and_strides_per_dimension(rung, ndim):
     stride = (3, 1)[:ndim] if ndim == 2 else (3,)
     theirs = TORCH_CONVS[ndim](3, 4, kernel, stride=stride, padding=1, dtype=DTYPE)
     ours = RUNGS[rung][ndim].from_torch(theirs)
-    check_against_torch(ours, theirs, torch.randn(2, 3, *SIZES[ndim], dtype=DTYPE))
+    assert_same(ours, theirs, torch.randn(2, 3, *SIZES[ndim], dtype=DTYPE))
 
 
 @pytest.mark.parametrize("rung", sorted(RUNGS))
