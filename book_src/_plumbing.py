@@ -54,6 +54,32 @@ def pad_pairs(sides: Sequence[tuple[int, int]]) -> list[int]:
     return [a for pair in reversed(sides) for a in pair]
 
 
+def conv_extra_repr(layer: Any) -> str:
+    """A convolution's arguments as torch.nn prints them: the defaults left out.
+
+    Serves the convolutions and the transposed convolutions (which add
+    ``output_padding``).
+    """
+    n = layer.ndim
+    s = (
+        f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}"
+        f", stride={layer.stride}"
+    )
+    if layer.padding != (0,) * n:
+        s += f", padding={layer.padding}"
+    if getattr(layer, "output_padding", (0,) * n) != (0,) * n:
+        s += f", output_padding={layer.output_padding}"
+    if layer.dilation != (1,) * n:
+        s += f", dilation={layer.dilation}"
+    if layer.groups != 1:
+        s += f", groups={layer.groups}"
+    if layer.bias is None:
+        s += ", bias=False"
+    if layer.padding_mode != "zeros":
+        s += f", padding_mode={layer.padding_mode!r}"
+    return s
+
+
 class TorchTwin(nn.Module):
     """Input checks and ``from_torch`` / ``to_torch`` shared by every loop layer."""
 
@@ -270,21 +296,7 @@ class ConvTwin(TorchTwin):
         return module
 
     def extra_repr(self) -> str:
-        s = (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-            f", stride={self.stride}"
-        )
-        if self.padding != (0,) * self.ndim:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * self.ndim:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.kernel.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
-        return s
+        return conv_extra_repr(self)
 
 
 class PoolTwin(TorchTwin):

@@ -29,10 +29,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from book_src._plumbing import (
-    IntOrTuple,
-    as_tuple,
-)
+from book_src._plumbing import IntOrTuple, as_tuple, conv_extra_repr
 from book_src.layers import _SlidingWindowNd
 
 __all__ = [
@@ -388,21 +385,7 @@ class _ConvTransposeNd(_SlidingWindowNd):
         return module
 
     def extra_repr(self) -> str:
-        s = (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
-            f", stride={self.stride}"
-        )
-        if self.padding != (0,) * self.ndim:
-            s += f", padding={self.padding}"
-        if self.output_padding != (0,) * self.ndim:
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1,) * self.ndim:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return conv_extra_repr(self)
 
 
 class ConvTranspose1D(_ConvTransposeNd):
