@@ -57,7 +57,7 @@ $(ACTIONLINT):
 
 test: env data book pdf $(ACTIONLINT) ## Run every test: lint, unit tests, nbval over all chapters, browser, PDF
 	$(MAKE) lint
-	$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS_REVERSED) $(PYTEST_NBVAL)
+	$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS_REVERSED) $(PYTEST_NBVAL) --durations=20
 
 pdf: env book ## The whole book as one PDF: _build/pdf/conv-from-scratch.pdf, linked from the site
 	$(BIN)/python -m tools.pdf
