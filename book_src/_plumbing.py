@@ -32,10 +32,12 @@ def as_tuple(value: Any, ndim: int, name: str, layer: str) -> tuple[int, ...]:
     return values
 
 
-def check_positive(values: tuple[int, ...], name: str, layer: str) -> None:
-    """Raise a ValueError unless every value is positive."""
-    if any(v <= 0 for v in values):
-        raise ValueError(f"{layer}: {name} must be positive, got {values}")
+def check_window(module: Any, layer: str) -> None:
+    """Raise a ValueError unless kernel_size, stride and dilation are all positive."""
+    for name in ("kernel_size", "stride", "dilation"):
+        values = getattr(module, name)
+        if any(v <= 0 for v in values):
+            raise ValueError(f"{layer}: {name} must be positive, got {values}")
 
 
 def check_positive_int(value: Any, name: str, layer: str) -> None:
@@ -119,9 +121,7 @@ class TorchTwin(nn.Module):
         self.kernel_size = as_tuple(kernel_size, n, "kernel_size", name)
         self.stride = as_tuple(stride, n, "stride", name)
         self.dilation = as_tuple(dilation, n, "dilation", name)
-        check_positive(self.kernel_size, "kernel_size", name)
-        check_positive(self.stride, "stride", name)
-        check_positive(self.dilation, "dilation", name)
+        check_window(self, name)
 
     def _split_batch(self, input: Tensor, channels: int | None) -> tuple[Tensor, bool]:
         """Check the input's shape; add a batch dimension to an unbatched input."""
@@ -323,9 +323,7 @@ class PoolTwin(TorchTwin):
             self.stride = as_tuple(stride, n, "stride", name)
         self.padding = as_tuple(padding, n, "padding", name)
         self.dilation = as_tuple(dilation, n, "dilation", name)
-        check_positive(self.kernel_size, "kernel_size", name)
-        check_positive(self.stride, "stride", name)
-        check_positive(self.dilation, "dilation", name)
+        check_window(self, name)
         if any(p < 0 or p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(
                 f"{name}: padding must be between 0 and half the kernel size "

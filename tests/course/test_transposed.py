@@ -7,27 +7,22 @@ input that torch.nn rejects must raise a ValueError here.
 from __future__ import annotations
 
 import inspect
-import os
 
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from torch import nn
 
 from book_src import transposed
 from book_src.layers import Conv1D
 
+from parity import SWEEP, input_for
+
 DTYPE = torch.float64
 OURS = {1: transposed.ConvTranspose1D, 2: transposed.ConvTranspose2D}
 TORCH = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d}
 SIZES = {1: 7, 2: 5}  # input size per spatial dimension: the output is larger
-SWEEP = settings(
-    max_examples=int(os.environ.get("SWEEP_EXAMPLES", "60")),
-    deadline=None,
-    derandomize=os.environ.get("CI") == "true",
-    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
-)
 
 
 def assert_same(ours, theirs, x, output_size=None):
@@ -264,13 +259,10 @@ def test_matches_torch_everywhere(ndim, data):
     assume(all(size > 0 for size in sizes))  # torch.nn rejects the others
     theirs = TORCH[ndim](*config["args"], **kwargs, dtype=DTYPE)
     ours = OURS[ndim].from_torch(theirs)
-    shape = (config["args"][0], *config["size"])
-    if config["batch"] is not None:
-        shape = (config["batch"], *shape)
     # output_size can ask for up to stride - 1 extra elements (dilation aside).
     fits = all(op < s for op, s in zip(kwargs["output_padding"], kwargs["stride"]))
     output_size = sizes if config["use_output_size"] and fits else None
-    assert_same(ours, theirs, torch.randn(shape, dtype=DTYPE), output_size)
+    assert_same(ours, theirs, input_for(config, DTYPE), output_size)
 
 
 # --- Construction, conversions, signatures ----------------------------------
