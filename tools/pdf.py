@@ -6,10 +6,10 @@
    * the book is built once more with Sphinx's ``singlehtml`` builder (every page
      in one HTML file, same configuration and flags as ``make book``) into
      ``_build/pdf/singlehtml/``;
-   * that page is served on 127.0.0.1 and opened in Debian's Chromium
-     (``/usr/bin/chromium``) through Playwright, with every request to another
-     host refused; MathJax (served by the book) typesets the math, every image
-     loads, solutions and other dropdowns are opened;
+   * that page is served on 127.0.0.1 and opened in Chromium (the one
+     :func:`tools.browser.find_chromium` finds) through Playwright, with every
+     request to another host refused; MathJax (served by the book) typesets
+     the math, every image loads, solutions and other dropdowns are opened;
    * Chromium prints it (``page.pdf``: A4, page numbers, bookmarks from the
      headings, tagged for screen readers) to ``_build/pdf/conv-from-scratch.pdf``;
    * the PDF is copied to the root of the HTML site, ``_build/html/``, where every
@@ -48,8 +48,6 @@ PDF_PATH = PDF_DIR / PDF_NAME
 SINGLEHTML_OUTPUT = PDF_DIR / "src"
 SINGLEHTML = SINGLEHTML_OUTPUT / "_build" / "singlehtml"
 SITE = ROOT / "_build" / "html"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 TIMEOUT_MS = 120_000
 
 #: Styles added for the printout only (the site keeps its own look):
@@ -181,15 +179,17 @@ def print_pdf(page_path: Path, pdf_path: Path) -> list[str]:
 
     # Imported here: Sphinx loads this file as the local extension `pdf`, where
     # the repository root (and so the `tools` package) is not on sys.path.
+    from tools.browser import CHROMIUM_ARGS, find_chromium
     from tools.serve import serving
 
-    if not CHROMIUM.is_file():
-        raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
+    chromium = find_chromium()
+    if chromium is None:
+        raise SystemExit("no Chromium: run `python3 -m tools.sysdeps` (make test does)")
     blocked: list[str] = []
     relative = page_path.relative_to(SINGLEHTML).as_posix()
     with serving(SINGLEHTML) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
         )
         try:
             context = browser.new_context(viewport={"width": 1000, "height": 1400})
@@ -248,14 +248,10 @@ def print_pdf(page_path: Path, pdf_path: Path) -> list[str]:
 
 
 def page_count(pdf_path: Path) -> int:
-    """Number of pages of the PDF, from ``pdfinfo`` (poppler-utils)."""
-    info = subprocess.run(
-        ["pdfinfo", str(pdf_path)], check=True, capture_output=True, text=True
-    ).stdout
-    for line in info.splitlines():
-        if line.startswith("Pages:"):
-            return int(line.split()[1])
-    raise ValueError(f"pdfinfo gave no page count for {pdf_path}")
+    """Number of pages of the PDF (read with pypdf)."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(pdf_path).pages)
 
 
 def main(argv: list[str] | None = None) -> int:

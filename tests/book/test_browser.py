@@ -1,9 +1,9 @@
 """Open every page of the built book in headless Chromium and check what a reader sees.
 
-Needs the book built (``make book``) and Debian's Chromium at /usr/bin/chromium
-(``apt-get install chromium chromium-driver``); Playwright drives it, nothing is
-downloaded. The site is served from ``_build/html`` on 127.0.0.1 and every request
-to any other host is aborted and recorded, so the checks run with the network off.
+Needs the book built (``make book``) and a Chromium (``tools/browser.py`` finds it,
+``python3 -m tools.sysdeps`` installs Debian's); Playwright drives it. The site is
+served from ``_build/html`` on 127.0.0.1 and every request to any other host is
+aborted and recorded, so the checks run with the network off.
 
 For each page of the table of contents:
 
@@ -71,6 +71,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tools.browser import CHROMIUM_ARGS, find_chromium
 from tools.pdf import PDF_NAME
 
 from book_helpers import repository_url, toc_docnames
@@ -80,17 +81,6 @@ pytestmark = pytest.mark.browser
 
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Hosts, other than the local server, that a page may request. Empty: the theme,
 #: its fonts and icons and MathJax are all served by the book itself.
 ALLOWED_REMOTE_HOSTS: frozenset[str] = frozenset()
@@ -142,19 +132,17 @@ def server(site: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium driven by Playwright (never ``playwright install``)."""
-    if not CHROMIUM.is_file():
-        message = (
-            f"{CHROMIUM} is missing: `apt-get install chromium chromium-driver` "
-            "enables the browser tests"
-        )
+    """Headless Chromium (``tools.browser``) driven by Playwright."""
+    chromium_path = find_chromium()
+    if chromium_path is None:
+        message = "no Chromium: `python3 -m tools.sysdeps` finds or installs one"
         if os.environ.get("CI") == "true":
             pytest.fail(message + " (CI=true: the browser tests must run)")
         pytest.skip(message)
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
         )
         try:
             yield chromium

@@ -1,8 +1,8 @@
 """Check the whole-book PDF that ``make pdf`` writes (``tools/pdf.py``).
 
-Reads the PDF with poppler-utils from Debian (``pdfinfo``, ``pdftotext``,
-``pdfimages``). The PDF must exist and be newer than the book's sources: these tests
-fail (they never skip) when it is missing or stale, so ``make test`` makes it first.
+Reads the PDF with pypdf, from PyPI: no system tool. The PDF must exist and be newer
+than the book's sources: these tests fail (they never skip) when it is missing or
+stale, so ``make test`` makes it first.
 
 * its page count is printed;
 * every document of the table of contents is in it, under its title;
@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from tools.pdf import PDF_NAME, PDF_PATH, SINGLEHTML
 
@@ -38,16 +38,25 @@ RAW_TEX = re.compile(
     r"\$\$|\\\(|\\\)|\\\[|\\\]|\\(?:frac|begin|end|lfloor|rfloor|mathbb|mathrm"
     r"|times|sum|cdot|left|right|operatorname|text)\b"
 )
-#: MathJax sets letters in math italic, which pdftotext gives back as the Unicode
+#: MathJax sets letters in math italic, which pypdf gives back as the Unicode
 #: "Mathematical Alphanumeric Symbols" (U+1D400 to U+1D7FF), e.g. 𝐿, 𝑘.
 MATH_LETTER = re.compile("[\U0001d400-\U0001d7ff]")
 
 
-def run(*command: str) -> str:
-    tool = command[0]
-    if shutil.which(tool) is None:
-        pytest.fail(f"{tool} is missing: apt-get install poppler-utils")
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+def image_sizes(resources: Any, seen: set[int], sizes: set[tuple[int, int]]) -> None:
+    """Add the pixel size of every image in ``resources``, forms and masks included."""
+    if resources is None:
+        return
+    xobjects = resources.get_object().get("/XObject")
+    for ref in (xobjects.get_object() if xobjects else {}).values():
+        if getattr(ref, "idnum", None) in seen:
+            continue
+        seen.add(getattr(ref, "idnum", None))
+        xobject = ref.get_object()
+        if xobject.get("/Subtype") == "/Image":
+            sizes.add((int(xobject["/Width"]), int(xobject["/Height"])))
+        elif xobject.get("/Subtype") == "/Form":
+            image_sizes(xobject.get("/Resources"), seen, sizes)
 
 
 def sources() -> list[Path]:
@@ -96,18 +105,26 @@ def pdf() -> Path:
 
 
 @pytest.fixture(scope="module")
-def text(pdf: Path) -> str:
-    return run("pdftotext", "-enc", "UTF-8", str(pdf), "-")
+def reader(pdf: Path) -> PdfReader:
+    return PdfReader(pdf)
 
 
-def test_page_count(pdf: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    info = run("pdfinfo", str(pdf))
-    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))
+@pytest.fixture(scope="module")
+def text(reader: PdfReader) -> str:
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_page_count(
+    pdf: Path, reader: PdfReader, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pages = len(reader.pages)
     size_mb = pdf.stat().st_size / 1e6
     with capsys.disabled():
         print(f"\n{pdf.relative_to(ROOT)}: {pages} pages, {size_mb:.1f} MB")
     assert pages >= len(toc_docnames())
-    assert "Tagged:          yes" in info, "the PDF has no structure for readers"
+    catalog = reader.trailer["/Root"]
+    marked = catalog.get("/MarkInfo", {}).get("/Marked")
+    assert marked and "/StructTreeRoot" in catalog, "the PDF has no structure"
 
 
 @pytest.mark.parametrize("docname", toc_docnames())
@@ -123,12 +140,14 @@ def test_math_is_typeset(text: str) -> None:
     assert len(MATH_LETTER.findall(text)) >= 20, "no typeset math in the PDF"
 
 
-def test_figures_are_embedded(pdf: Path) -> None:
+def test_figures_are_embedded(reader: PdfReader) -> None:
     page = (SINGLEHTML / "book.html").read_text(encoding="utf-8")
     figures = sorted(set(re.findall(r'<img[^>]*\ssrc="(_images/[^"]+)"', page)))
     assert figures, "the single-page book has no figure: was it built?"
-    listing = run("pdfimages", "-list", str(pdf)).splitlines()[2:]
-    embedded = {(int(row.split()[3]), int(row.split()[4])) for row in listing}
+    embedded: set[tuple[int, int]] = set()
+    seen: set[int] = set()
+    for pdf_page in reader.pages:
+        image_sizes(pdf_page.get("/Resources"), seen, embedded)
     missing = []
     for figure in figures:
         path = SINGLEHTML / figure
