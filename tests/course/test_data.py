@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+from torchvision import transforms
 
 from book_src import data
 
@@ -403,7 +404,7 @@ def test_stale_temp_files_are_removed_but_fresh_ones_kept(tmp_path: Path) -> Non
 # --------------------------------------------------------------------------
 
 
-def test_torchvision_mnist_loads_the_result(
+def test_mnist_loads_the_result(
     good_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     forbid_sources(monkeypatch)
@@ -417,6 +418,24 @@ def test_torchvision_mnist_loads_the_result(
     assert image.dtype == torch.float32
     assert 0.0 <= image.min() and image.max() <= 1.0
     assert image.max() == 1.0  # 255 / 255: the conversion kept the full range
+    assert isinstance(label, int)
+
+
+def test_images_converted_once_as_to_tensor_converts_them(
+    good_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forbid_sources(monkeypatch)
+    test = data.mnist(train=False, root=good_root)
+    reference = torchvision.datasets.MNIST(
+        good_root, train=False, transform=transforms.ToTensor()
+    )
+    for i in (0, 1, 4_999, 9_999):
+        assert torch.equal(test[i][0], reference[i][0])  # bit for bit
+        assert test[i][1] == reference[i][1]
+    # Reading an item converts nothing: it is a view into the one images tensor.
+    assert test[3][0].untyped_storage().data_ptr() == (
+        test.images.untyped_storage().data_ptr()
+    )
 
 
 def test_flatten_gives_rows_and_pickles(
@@ -428,7 +447,7 @@ def test_flatten_gives_rows_and_pickles(
     assert image.shape == (1, 784)
     square = data.mnist(train=False, root=good_root)[0][0]
     assert torch.equal(image, square.reshape(1, 784))
-    # Data loader workers pickle the dataset, transform included.
+    # Data loader workers pickle the dataset.
     again = pickle.loads(pickle.dumps(flat))
     assert torch.equal(again[0][0], image)
 
