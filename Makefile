@@ -69,8 +69,10 @@ system: ## Find or install the system programs the tests need (Chromium, npm)
 
 test: ## Run every test, two files at a time; prints how long each phase took
 	@mkdir -p _build && : > $(PHASES)
-	@$(call timed,system,$(PYTHON) -m tools.sysdeps)
-	@$(call timed,environment,$(MAKE) env)
+	@$(call timed,system,$(PYTHON) -m tools.sysdeps --check)
+	@# apt-get installs what is missing while pip fills .venv: both take a while.
+	@$(call timed,environment,$(PYTHON) -m tools.sysdeps & apt=$$!; \
+		$(MAKE) env; wait $$apt)
 	@$(call timed,browser,$(BIN)/python -m tools.sysdeps --playwright)
 	@$(call timed,data,$(MAKE) data)
 	@$(call timed,book,$(MAKE) book)

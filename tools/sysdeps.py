@@ -2,8 +2,12 @@
 
 ``make test`` runs this first (and ``.ci/run`` runs ``make test``)::
 
-    python3 -m tools.sysdeps              # before .venv exists: standard library only
+    python3 -m tools.sysdeps --check      # decide, in a second; stop if hopeless
+    python3 -m tools.sysdeps              # install what is missing (apt-get)
     .venv/bin/python -m tools.sysdeps --playwright   # after: the no-root fallback
+
+The first two need only Python's standard library, so they run before ``.venv``
+exists; ``make test`` runs the install beside the creation of ``.venv``.
 
 What the tests need from the system, besides Python:
 
@@ -173,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     """Check, install what is missing, or stop with the command to run."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only decide: print the plan, exit 1 if nothing can provide a need",
+    )
+    parser.add_argument(
         "--playwright",
         action="store_true",
         help="after .venv exists: download Playwright's Chromium if none is found",
@@ -195,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in todo.problems:
             print(f"system: {problem}", file=sys.stderr)
         return 1
+    if args.check:
+        packages = " ".join(todo.apt_packages) or "nothing"
+        print(f"system: apt-get install {packages}", flush=True)
+        return 0
     if todo.apt_packages:
         apt_install(todo.apt_packages, root or [])
     if todo.playwright:

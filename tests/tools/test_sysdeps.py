@@ -33,6 +33,7 @@ def run_sysdeps(
     programs: list[str],
     node_version: str | None = None,
     apt_exit: int = 0,
+    *args: str,
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """Run the script with the stub ``programs`` on the PATH; return apt-get's calls."""
     bin_dir = tmp_path / "bin"
@@ -50,7 +51,7 @@ def run_sysdeps(
         "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "no-browsers"),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "tools.sysdeps"],
+        [sys.executable, "-m", "tools.sysdeps", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -86,6 +87,14 @@ def test_nothing_present(tmp_path: Path) -> None:
     done, calls = run_sysdeps(tmp_path, [])
     assert done.returncode == 0, done.stderr
     assert calls == ["update -qq", "install -y -qq chromium nodejs npm"]
+
+
+def test_check_only_decides(tmp_path: Path) -> None:
+    # `make test` checks first, in a second, then installs beside the .venv.
+    done, calls = run_sysdeps(tmp_path, [], None, 0, "--check")
+    assert done.returncode == 0, done.stderr
+    assert calls == []
+    assert "apt-get install chromium nodejs npm" in done.stdout
 
 
 def test_debian_node_without_npm_gets_debian_npm(tmp_path: Path) -> None:
