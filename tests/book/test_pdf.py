@@ -1,8 +1,8 @@
 """Check the whole-book PDF that ``make pdf`` writes (``tools/pdf.py``).
 
-Reads the PDF with pypdf, from PyPI: no system tool. The PDF must exist and be newer
-than the book's sources: these tests fail (they never skip) when it is missing or
-stale, so ``make test`` makes it first.
+Reads the PDF with pypdfium2 (PDFium, from PyPI): no system tool. The PDF must exist
+and be newer than the book's sources: these tests fail (they never skip) when it is
+missing or stale, so ``make test`` makes it first.
 
 * its page count is printed;
 * every document of the table of contents is in it, under its title;
@@ -18,11 +18,11 @@ import json
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 from PIL import Image
-from pypdf import PdfReader
 
 from tools.pdf import PDF_NAME, PDF_PATH, SINGLEHTML
 
@@ -38,25 +38,9 @@ RAW_TEX = re.compile(
     r"\$\$|\\\(|\\\)|\\\[|\\\]|\\(?:frac|begin|end|lfloor|rfloor|mathbb|mathrm"
     r"|times|sum|cdot|left|right|operatorname|text)\b"
 )
-#: MathJax sets letters in math italic, which pypdf gives back as the Unicode
+#: MathJax sets letters in math italic, which PDFium gives back as the Unicode
 #: "Mathematical Alphanumeric Symbols" (U+1D400 to U+1D7FF), e.g. 𝐿, 𝑘.
 MATH_LETTER = re.compile("[\U0001d400-\U0001d7ff]")
-
-
-def image_sizes(resources: Any, seen: set[int], sizes: set[tuple[int, int]]) -> None:
-    """Add the pixel size of every image in ``resources``, forms and masks included."""
-    if resources is None:
-        return
-    xobjects = resources.get_object().get("/XObject")
-    for ref in (xobjects.get_object() if xobjects else {}).values():
-        if getattr(ref, "idnum", None) in seen:
-            continue
-        seen.add(getattr(ref, "idnum", None))
-        xobject = ref.get_object()
-        if xobject.get("/Subtype") == "/Image":
-            sizes.add((int(xobject["/Width"]), int(xobject["/Height"])))
-        elif xobject.get("/Subtype") == "/Form":
-            image_sizes(xobject.get("/Resources"), seen, sizes)
 
 
 def sources() -> list[Path]:
@@ -105,26 +89,24 @@ def pdf() -> Path:
 
 
 @pytest.fixture(scope="module")
-def reader(pdf: Path) -> PdfReader:
-    return PdfReader(pdf)
+def document(pdf: Path) -> pdfium.PdfDocument:
+    return pdfium.PdfDocument(pdf)
 
 
 @pytest.fixture(scope="module")
-def text(reader: PdfReader) -> str:
-    return "\n".join(page.extract_text() for page in reader.pages)
+def text(document: pdfium.PdfDocument) -> str:
+    return "\n".join(page.get_textpage().get_text_range() for page in document)
 
 
 def test_page_count(
-    pdf: Path, reader: PdfReader, capsys: pytest.CaptureFixture[str]
+    pdf: Path, document: pdfium.PdfDocument, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pages = len(reader.pages)
+    pages = len(document)
     size_mb = pdf.stat().st_size / 1e6
     with capsys.disabled():
         print(f"\n{pdf.relative_to(ROOT)}: {pages} pages, {size_mb:.1f} MB")
     assert pages >= len(toc_docnames())
-    catalog = reader.trailer["/Root"]
-    marked = catalog.get("/MarkInfo", {}).get("/Marked")
-    assert marked and "/StructTreeRoot" in catalog, "the PDF has no structure"
+    assert pdfium_c.FPDFCatalog_IsTagged(document.raw), "the PDF has no structure"
 
 
 @pytest.mark.parametrize("docname", toc_docnames())
@@ -140,14 +122,18 @@ def test_math_is_typeset(text: str) -> None:
     assert len(MATH_LETTER.findall(text)) >= 20, "no typeset math in the PDF"
 
 
-def test_figures_are_embedded(reader: PdfReader) -> None:
+def test_figures_are_embedded(document: pdfium.PdfDocument) -> None:
     page = (SINGLEHTML / "book.html").read_text(encoding="utf-8")
     figures = sorted(set(re.findall(r'<img[^>]*\ssrc="(_images/[^"]+)"', page)))
     assert figures, "the single-page book has no figure: was it built?"
-    embedded: set[tuple[int, int]] = set()
-    seen: set[int] = set()
-    for pdf_page in reader.pages:
-        image_sizes(pdf_page.get("/Resources"), seen, embedded)
+    # Every image object, also those nested in forms, by its size in pixels.
+    embedded = {
+        tuple(image.get_px_size())
+        for pdf_page in document
+        for image in pdf_page.get_objects(
+            filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,), max_depth=8
+        )
+    }
     missing = []
     for figure in figures:
         path = SINGLEHTML / figure
