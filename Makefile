@@ -62,8 +62,8 @@ test: env data book pdf $(ACTIONLINT) ## Run every test: lint, unit tests, nbval
 pdf: env book ## The whole book as one PDF: _build/pdf/conv-from-scratch.pdf, linked from the site
 	$(BIN)/python -m tools.pdf
 
-unit: env ## Run the course's unit tests (tests/course), offline, in a minute or two
-	$(BIN)/python -m pytest tests/course -m "not network"
+unit: env ## Run the unit tests of the course and its tools (tests/course, tests/tools), offline
+	$(BIN)/python -m pytest tests/course tests/tools -m "not network"
 
 nbval: env data ## Re-run the chapters (last to first) and compare every output
 	$(NB_ENV) $(BIN)/python -m pytest $(CHAPTERS_REVERSED) $(PYTEST_NBVAL)
