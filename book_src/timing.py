@@ -78,13 +78,21 @@ class OriginalConv1D(nn.Module):
     checks; used nowhere but here, to show that the book's loop costs no more.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 stride: int = 1, padding: int = 0) -> None:  # fmt: skip
+    spatial_dims = 1
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+    ) -> None:
         super().__init__()
         self.k, self.stride, self.padding = kernel_size, stride, padding
         self.out_channels = out_channels
-        ndim = 2 if isinstance(self, OriginalConv2D) else 1
-        self.kernel = nn.Linear(in_channels * kernel_size**ndim, out_channels)
+        size = in_channels * kernel_size**self.spatial_dims
+        self.kernel = nn.Linear(size, out_channels)
 
     def forward(self, x: Tensor) -> Tensor:
         """Convolve ``(N, C_in, L)`` into ``(N, C_out, positions)``."""
@@ -102,6 +110,8 @@ class OriginalConv2D(OriginalConv1D):
     Two nested loops cut ``x[:, :, i - k:i, j - k:j]``; the stacked result is
     reshaped to ``(N, C_out, H // s, W // s)``, right for kernel 3, padding 1.
     """
+
+    spatial_dims = 2
 
     def forward(self, x: Tensor) -> Tensor:
         """Convolve ``(N, C_in, H, W)`` into ``(N, C_out, H // s, W // s)``."""
