@@ -13,10 +13,10 @@ from the flattened window ``w_i``. Given the upstream gradient ``g_i = dL/dy_i``
 :class:`LoopConvolution` packages these loops as a ``torch.autograd.Function``
 and :class:`LoopPadding` does the same for padding (zeros drop their gradient;
 the reflect, replicate and circular modes copy input elements, so the copies'
-gradients add back onto the originals). The classes ``Conv1D``, ``Conv2D`` and
-``Conv3D`` here are the loop layers of :mod:`book_src.layers` with these two
-Functions in place of autograd's backward: same constructor, same weights, same
-outputs, gradients from our loops.
+gradients add back onto the originals). :class:`GradLoopConv1D`,
+:class:`GradLoopConv2D` and :class:`GradLoopConv3D` are the loop layers of
+:mod:`book_src.layers` with these two Functions in place of autograd's backward:
+same constructor, same weights, same outputs, gradients from our loops.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ from torch import Tensor
 from book_src import layers
 
 __all__ = [
-    "Conv1D",
-    "Conv2D",
-    "Conv3D",
+    "GradLoopConv1D",
+    "GradLoopConv2D",
+    "GradLoopConv3D",
+    "GradLoopConvNd",
     "LoopConvolution",
     "LoopPadding",
     "conv_backward",
@@ -44,7 +45,7 @@ __all__ = [
 
 
 def group_windows(
-    layer: layers._ConvNd, position: tuple[int, ...]
+    layer: layers.ConvNd, position: tuple[int, ...]
 ) -> Iterator[tuple[slice, tuple[slice, ...]]]:
     """For each channel group: its rows of ``W`` and the index of its window.
 
@@ -52,7 +53,7 @@ def group_windows(
     Group ``g`` owns output channels (rows) ``g * C_out/groups ...`` and reads
     input channels ``g * C_in/groups ...`` of the window at ``position``.
     """
-    _, _, *spatial = layer.window(position)
+    _, _, *spatial = layer.window_index(position)
     c_in = layer.in_channels // layer.groups
     c_out = layer.out_channels // layer.groups
     for g in range(layer.groups):
@@ -65,7 +66,7 @@ def conv_forward(
     x: Tensor,
     weight: Tensor,
     bias: Tensor | None,
-    layer: layers._ConvNd,
+    layer: layers.ConvNd,
     out_size: Sequence[int],
 ) -> Tensor:
     """The forward loop with ``W`` and ``b`` passed in: ``y_i = W w_i + b`` (ch. 7).
@@ -93,7 +94,7 @@ def conv_forward(
 
 
 def conv_backward(
-    x: Tensor, weight: Tensor, grad_output: Tensor, layer: layers._ConvNd
+    x: Tensor, weight: Tensor, grad_output: Tensor, layer: layers.ConvNd
 ) -> tuple[Tensor, Tensor, Tensor]:
     """``dL/dx``, ``dL/dW`` and ``dL/db`` of the loop convolution, as loops (ch. 7).
 
@@ -146,7 +147,7 @@ def padding_sources(size: int, left: int, right: int, mode: str) -> list[int | N
 
 
 def pad_backward(
-    grad_padded: Tensor, layer: layers._ConvNd, sizes: Sequence[int]
+    grad_padded: Tensor, layer: layers.ConvNd, sizes: Sequence[int]
 ) -> Tensor:
     """The gradient of padding: each padded element's gradient goes to its source.
 
@@ -154,7 +155,7 @@ def pad_backward(
     gradient to the input element it copies. One spatial dimension at a time.
     """
     grad = grad_padded
-    for dim, ((left, right), size) in enumerate(zip(layer._sides, sizes)):
+    for dim, ((left, right), size) in enumerate(zip(layer.padding_sides, sizes)):
         axis = 2 + dim
         shape = list(grad.shape)
         shape[axis] = size
@@ -171,10 +172,10 @@ class LoopPadding(torch.autograd.Function):
     """Padding as in :mod:`book_src.layers`, with :func:`pad_backward` (chapter 7)."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, layer: layers._ConvNd) -> Tensor:
+    def forward(ctx: Any, x: Tensor, layer: layers.ConvNd) -> Tensor:
         """Pad ``x`` exactly as the loop layer does."""
         ctx.layer, ctx.sizes = layer, x.shape[2:]
-        return layers._ConvNd.pad(layer, x)
+        return layers.ConvNd.pad(layer, x)
 
     @staticmethod
     def backward(ctx: Any, grad_padded: Tensor) -> tuple[Tensor, None]:
@@ -195,7 +196,7 @@ class LoopConvolution(torch.autograd.Function):
         x: Tensor,
         weight: Tensor,
         bias: Tensor | None,
-        layer: layers._ConvNd,
+        layer: layers.ConvNd,
         out_size: Sequence[int],
     ) -> Tensor:
         """Run :func:`conv_forward`, keeping what the backward pass needs."""
@@ -215,12 +216,12 @@ class LoopConvolution(torch.autograd.Function):
         return grad_input, grad_weight, grad_bias if ctx.has_bias else None, None, None
 
 
-class _LoopBackward(layers._ConvNd):
+class GradLoopConvNd(layers.ConvNd):
     """A loop convolution whose gradients come from this module's loops."""
 
     def pad(self, x: Tensor) -> Tensor:
         """Pad as :mod:`book_src.layers` does; gradient from :func:`pad_backward`."""
-        if not any(left or right for left, right in self._sides):
+        if not any(left or right for left, right in self.padding_sides):
             return x
         return LoopPadding.apply(x, self)
 
@@ -231,13 +232,13 @@ class _LoopBackward(layers._ConvNd):
         )
 
 
-class Conv1D(_LoopBackward, layers.Conv1D):
+class GradLoopConv1D(GradLoopConvNd, layers.Conv1D):
     """``layers.Conv1D`` with our loop backward instead of autograd's (chapter 7)."""
 
 
-class Conv2D(_LoopBackward, layers.Conv2D):
+class GradLoopConv2D(GradLoopConvNd, layers.Conv2D):
     """``layers.Conv2D`` with our loop backward instead of autograd's (chapter 7)."""
 
 
-class Conv3D(_LoopBackward, layers.Conv3D):
+class GradLoopConv3D(GradLoopConvNd, layers.Conv3D):
     """``layers.Conv3D`` with our loop backward instead of autograd's (chapter 7)."""

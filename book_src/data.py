@@ -52,7 +52,6 @@ __all__ = [
     "ensure_mnist",
     "main",
     "mnist",
-    "write_atomic",
 ]
 
 Log = Callable[[str], object]
@@ -135,13 +134,8 @@ def _bad_files(raw: Path, log: Log) -> list[str]:
     return bad
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all.
-
-    The bytes go to a temporary file in the same folder, which then replaces
-    ``path`` in one rename: a reader never sees half a file, and an error or an
-    interrupt leaves the old file as it was and no temporary file behind.
-    """
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all: a temporary file, renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # A unique hidden name; open(..., "xb") keeps the usual permissions (umask).
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
@@ -184,7 +178,7 @@ def _install(raw: Path, files: dict[str, bytes], names: list[str], log: Log) -> 
                 f"{name} has sha256 {got[:12]}…, expected {expected[:12]}…"
             )
     for name in names:
-        write_atomic(raw / name, files[name])
+        _write_atomic(raw / name, files[name])
         log(f"  wrote {raw / name} (sha256 verified)")
 
 

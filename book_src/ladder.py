@@ -15,11 +15,14 @@ computing exactly what ``torch.nn`` computes:
 Like the twins of :mod:`book_src.vectorized`, each class here subclasses its
 loop layer and overrides only ``convolve``: the constructor, the checks, the
 padding and the one ``nn.Linear`` called ``kernel`` are inherited.
+:class:`UnbindConvNd` and :class:`TapConvNd` hold the two loops, for 1, 2 and 3
+dimensions.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -30,14 +33,17 @@ __all__ = [
     "TapConv1D",
     "TapConv2D",
     "TapConv3D",
+    "TapConvNd",
     "UnbindConv1D",
     "UnbindConv2D",
     "UnbindConv3D",
+    "UnbindConvNd",
+    "tap_index",
 ]
 
 
-class _UnbindConv:
-    """Mixin: the position loop, over windows cut by one view instead of slices."""
+class UnbindConvNd(layers.ConvNd):
+    """(b) The position loop, over windows cut by one view instead of slices."""
 
     def convolve(self, x: Tensor, out_size: list[int]) -> Tensor:
         """(b) Cut every window at once with ``unfold``, then loop over them.
@@ -62,8 +68,8 @@ class _UnbindConv:
         return out.reshape(x.shape[0], self.out_channels, *out_size)
 
 
-class _TapConv:
-    """Mixin: a loop over the kernel's taps instead of the window positions."""
+class TapConvNd(layers.ConvNd):
+    """(c) A loop over the kernel's taps instead of the window positions."""
 
     def convolve(self, x: Tensor, out_size: list[int]) -> Tensor:
         """(c) For each tap, one shifted slice of ``x`` times a ``C_out x C_in`` matrix.
@@ -78,7 +84,8 @@ class _TapConv:
         matrices = matrices.permute(3, 0, 1, 2).contiguous()
         out = 0
         for tap, offset in enumerate(self.taps()):
-            shifted = x[self.tap_slice(offset, out_size)]  # (N, C_in, *out_size)
+            index = tap_index(offset, self.stride, self.dilation, out_size)
+            shifted = x[index]  # (N, C_in, *out_size)
             shifted = shifted.reshape(n, g, self.in_channels // g, -1)
             # (g, C_out / g, C_in / g) @ (N, g, C_in / g, P) -> (N, g, C_out / g, P)
             out = out + matrices[tap] @ shifted
@@ -90,41 +97,48 @@ class _TapConv:
         """Every kernel offset, in the order of the Linear's flattened inputs."""
         return list(itertools.product(*(range(k) for k in self.kernel_size)))
 
-    def tap_slice(self, offset: tuple[int, ...], out_size: list[int]) -> tuple:
-        """The index that cuts tap ``offset`` of every window: a strided slice.
 
-        Per dimension ``o * d : o * d + s * (P - 1) + 1 : s``: it starts at the
-        tap's place in the first window and steps from window to window.
-        """
-        return (
-            slice(None),  # every sample
-            slice(None),  # every channel
-            *(
-                slice(o * d, o * d + s * (p - 1) + 1, s)
-                for o, s, d, p in zip(offset, self.stride, self.dilation, out_size)
-            ),
-        )
+def tap_index(
+    offset: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    out_size: Sequence[int],
+) -> tuple[slice, ...]:
+    """The index that cuts tap ``offset`` of every window at once: a strided slice.
+
+    Per dimension ``o * d : o * d + s * (P - 1) + 1 : s``: it starts at the
+    tap's place in the first window and steps from window to window (chapter 6;
+    :func:`book_src.vectorized.col2im` adds into the same slices).
+    """
+    return (
+        slice(None),  # every sample
+        slice(None),  # every channel
+        *(
+            slice(o * d, o * d + s * (p - 1) + 1, s)
+            for o, s, d, p in zip(offset, stride, dilation, out_size)
+        ),
+    )
 
 
-class UnbindConv1D(_UnbindConv, layers.Conv1D):
+class UnbindConv1D(UnbindConvNd, layers.Conv1D):
     """(b) ``layers.Conv1D``, looping over the windows of one unfold view."""
 
 
-class UnbindConv2D(_UnbindConv, layers.Conv2D):
+class UnbindConv2D(UnbindConvNd, layers.Conv2D):
     """(b) ``layers.Conv2D``, looping over the windows of one unfold view."""
 
 
-class UnbindConv3D(_UnbindConv, layers.Conv3D):
+class UnbindConv3D(UnbindConvNd, layers.Conv3D):
     """(b) ``layers.Conv3D``, looping over the windows of one unfold view."""
 
 
-class TapConv1D(_TapConv, layers.Conv1D):
+class TapConv1D(TapConvNd, layers.Conv1D):
     """(c) ``layers.Conv1D``, looping over the kernel's taps."""
 
 
-class TapConv2D(_TapConv, layers.Conv2D):
+class TapConv2D(TapConvNd, layers.Conv2D):
     """(c) ``layers.Conv2D``, looping over the kernel's taps."""
 
 
-class TapConv3D(_TapConv, layers.Conv3D):
+class TapConv3D(TapConvNd, layers.Conv3D):
     """(c) ``layers.Conv3D``, looping over the kernel's taps."""

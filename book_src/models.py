@@ -2,7 +2,7 @@
 
 Each takes a ``conv`` argument: the convolution class to build it from. The default
 is this course's loop layer; ``torch.nn.Conv1d`` (or any class with the same
-signature, such as ``book_src.vectorized.Conv1D``) builds the same architecture
+signature, such as ``book_src.vectorized.Im2colConv1D``) builds the same architecture
 on another implementation, so one network can be compared across all of them.
 """
 

@@ -1,4 +1,4 @@
-"""Figures shared by chapters 3 to 5: digits, filters, feature maps, training curves.
+"""Figures of chapters 3 to 6: digits, filters, feature maps, curves, timings.
 
 Each function draws one matplotlib figure and returns it. In a notebook, assign
 the result (``fig = plot_history(...)``) so the figure shows once. Every figure
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 from torch import Tensor
 
+from book_src.timing import TITLES, Measurement, Timings
 from book_src.training import History
 
 __all__ = [
@@ -22,6 +25,9 @@ __all__ = [
     "largest_confusions",
     "plot_confusion_matrix",
     "plot_history",
+    "plot_memory",
+    "plot_scaling",
+    "plot_step_times",
     "show_filters",
     "show_grid",
     "show_images",
@@ -239,3 +245,175 @@ def _as_2d(image: Tensor) -> Tensor:
         side = math.isqrt(image.numel())
         image = image.reshape(side, side)
     return image
+
+
+# --- Chapter 6: what timing.py measured ---------------------------------------
+
+COLOURS = {
+    "original": "tab:gray",
+    "loop": "tab:red",
+    "unbind": "tab:orange",
+    "taps": "tab:purple",
+    "im2col": "tab:blue",
+    "torch.nn": "tab:green",
+}
+
+
+def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure with a white background (it stays readable in dark mode)."""
+    fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False)
+    fig.patch.set_facecolor("white")
+    return fig, axes
+
+
+def plot_step_times(result: Timings, benchmark: str = "train step") -> Any:
+    """Bar chart: median time of each implementation, one group per network.
+
+    Each bar's whisker spans the fastest to the slowest repeat. Returns the
+    matplotlib Figure (log scale: the bars span two decades).
+    """
+    cases: dict[str, list[Measurement]] = {}
+    for m in result.measurements:
+        if m.benchmark == benchmark:
+            cases.setdefault(m.case, []).append(m)
+    impls = result.implementations
+    fig, axes = _figure(1, 1, (7, 3))
+    ax = axes[0, 0]
+    width = 0.8 / max(1, len(impls))
+    for k, impl in enumerate(impls):
+        xs, heights, spans = [], [], []
+        for c, case in enumerate(cases):
+            try:
+                m = result.find(benchmark, case, impl)
+            except KeyError:
+                continue
+            xs.append(c + (k - (len(impls) - 1) / 2) * width)
+            heights.append(1000 * m.median)
+            spans.append((1000 * (m.median - m.min), 1000 * (m.max - m.median)))
+        bars = ax.bar(
+            xs,
+            heights,
+            width,
+            label=impl,
+            color=COLOURS[impl],
+            yerr=list(zip(*spans)) if spans else None,
+            ecolor="black",
+            capsize=2,
+        )
+        ax.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
+    ax.set_xticks(range(len(cases)), list(cases))
+    ax.set_yscale("log")
+    ax.set_ylabel("milliseconds")
+    ax.set_title(f"{TITLES[benchmark]}, batch {result.batch_size}")
+    ax.legend(fontsize=8, ncols=3)
+    ax.margins(y=0.25)
+    fig.tight_layout()
+    return fig
+
+
+def _positions(case: str, size: int) -> int:
+    """Output positions of a layer case (padding keeps the input's size)."""
+    return size if case.startswith("Conv1D") else size * size
+
+
+def _reference_slopes(ax: Any, x0: float, y0: float, x1: float) -> None:
+    """Dashed lines of slope 1 and 2 on a log-log plot, through ``(x0, y0)``."""
+    for slope, style in ((1, "--"), (2, ":")):
+        ax.plot(
+            [x0, x1],
+            [y0, y0 * (x1 / x0) ** slope],
+            style,
+            color="black",
+            linewidth=1,
+            label=f"slope {slope}",
+        )
+
+
+def plot_scaling(result: Timings, implementations: Sequence[str] | None = None) -> Any:
+    """Log-log plots of the forward and the backward time against the positions.
+
+    One row per dimension (1D, 2D), one column per pass, one line per
+    implementation; the x axis counts output positions (the length in 1D,
+    side squared in 2D), so that slope 1 means "proportional to the number
+    of positions" in both rows. Dashed lines of slope 1 and 2 run from the
+    loop's first point to its last. Returns the matplotlib Figure.
+    """
+    impls = implementations or result.implementations
+    panels = sorted({m.case.split()[0] for m in result.measurements if m.size})
+    fig, axes = _figure(len(panels), 2, (9, 3.3 * len(panels)))
+    channels = result.channels
+    for row, panel in zip(axes, panels):
+        for ax, benchmark in zip(row, ("forward", "backward")):
+            ms = [
+                m
+                for m in result.measurements
+                if m.benchmark == benchmark and m.case.startswith(panel)
+            ]
+            for impl in impls:
+                points = sorted(
+                    (_positions(m.case, m.size), 1000 * m.median)
+                    for m in ms
+                    if m.implementation == impl
+                )
+                if points:
+                    xs, ys = zip(*points)
+                    ax.plot(xs, ys, "o-", label=impl, color=COLOURS[impl], markersize=4)
+            sizes = sorted({_positions(m.case, m.size) for m in ms})
+            anchor = "loop" if "loop" in impls else impls[0]
+            first = [m for m in ms if m.implementation == anchor]
+            if first:  # from the loop's first point to its last
+                low = min(first, key=lambda m: m.size)
+                high = max(first, key=lambda m: m.size)
+                _reference_slopes(
+                    ax,
+                    _positions(low.case, low.size),
+                    1000 * low.median,
+                    _positions(high.case, high.size),
+                )
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sizes, [f"{s:,}" for s in sizes], fontsize=8)
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.set_yscale("log")
+            ax.set_xlabel(
+                "output positions (= length)"
+                if panel == "Conv1D"
+                else "output positions (= side²)"
+            )
+            ax.set_ylabel("milliseconds")
+            ax.set_title(f"{panel} {channels[0]}→{channels[1]}, {benchmark}")
+            ax.grid(True, which="major", alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncols=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_memory(result: Timings) -> Any:
+    """Log-log plot of the peak memory of one layer against the input size.
+
+    One panel per dimension, one line per implementation, and the size of
+    the input itself (dashed) for scale. Returns the matplotlib Figure.
+    """
+    panels = sorted(result.memory)
+    fig, axes = _figure(1, len(panels), (4.5 * len(panels), 3.3))
+    c_in = result.channels[0]
+    batch = result.batch_size
+    for ax, panel in zip(axes[0], panels):
+        sizes: list[int] = []
+        for impl, peaks in result.memory[panel].items():
+            points = sorted((int(s), b / 1e6) for s, b in peaks.items())
+            xs, ys = zip(*points)
+            sizes = list(xs)
+            ax.plot(xs, ys, "o-", label=impl, color=COLOURS[impl], markersize=4)
+        ndim = 1 if panel == "Conv1D" else 2
+        inputs = [batch * c_in * s**ndim * 4 / 1e6 for s in sizes]
+        ax.plot(sizes, inputs, "--", color="black", linewidth=1, label="the input")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes, [str(s) for s in sizes])
+        ax.set_yscale("log")
+        ax.set_xlabel("input length" if ndim == 1 else "image side (pixels)")
+        ax.set_ylabel("peak MB (forward + backward)")
+        ax.set_title(f"{panel}, batch {batch}, float32")
+        ax.grid(True, which="major", alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -29,97 +29,20 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from book_src._plumbing import IntOrTuple, as_tuple, conv_extra_repr
-from book_src.layers import _SlidingWindowNd
+from book_src.layers import ConvNd, grouped_linear
+from book_src.torch_twin import IntOrTuple, TorchTwin, as_tuple
 
 __all__ = [
     "ConvTranspose1D",
     "ConvTranspose2D",
+    "ConvTransposeNd",
     "LoopConvTranspose",
     "transposed_backward",
     "transposed_output_size",
 ]
 
 
-def transposed_output_size(
-    length: int,
-    kernel_size: int,
-    stride: int = 1,
-    padding: int = 0,
-    output_padding: int = 0,
-    dilation: int = 1,
-) -> int:
-    """Output length of a transposed convolution along one dimension (chapter 7).
-
-    ``(length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + 1 +
-    output_padding``: the last input position's window ends at
-    ``(length - 1) * stride + dilation * (kernel_size - 1) + 1``.
-    """
-    reach = (length - 1) * stride + dilation * (kernel_size - 1) + 1
-    return reach - 2 * padding + output_padding
-
-
-def transposed_backward(
-    x: Tensor, weight: Tensor, grad_output: Tensor, layer: _ConvTransposeNd
-) -> tuple[Tensor, Tensor]:
-    """``dL/dx`` and ``dL/dW`` of the transposed loop, as loops (chapter 7).
-
-    Input position ``i`` sent ``W x_i`` into its window, so it gets back ``W^T``
-    times that window of the upstream gradient (one step of a convolution), and
-    ``W`` collects (gradient window) x (input vector), summed over positions.
-
-    Args:
-        x: the input ``(N, C_in, *spatial)``.
-        weight: the Linear's matrix ``(C_out * prod(kernel), C_in // groups)``.
-        grad_output: ``dL/dy`` of the uncropped output ``(N, C_out, *out_size)``.
-        layer: the transposed layer that supplies the geometry.
-    """
-    n, groups, fan_in = x.shape[0], layer.groups, weight.shape[1]
-    per_group = weight.view(groups, -1, fan_in)  # (g, C_out // g * prod(k), C_in // g)
-    fan_out = per_group.shape[1]
-    grad_input = torch.zeros_like(x)
-    grad_weight = torch.zeros_like(per_group)
-    for position in layer.positions(x.shape[2:]):
-        here = (slice(None), slice(None), *position)
-        vector = x[here].reshape(n, groups, fan_in)
-        window = grad_output[layer.window(position)].reshape(n, groups, fan_out)
-        grad_input[here] = torch.einsum("ngo,goi->ngi", window, per_group).flatten(1)
-        grad_weight += torch.einsum("ngo,ngi->goi", window, vector)
-    return grad_input, grad_weight.view_as(weight)
-
-
-class LoopConvTranspose(torch.autograd.Function):
-    """The transposed loop with its backward written as loops (chapter 7).
-
-    ``LoopConvTranspose.apply(x, layer.kernel.weight, layer, out_size)``: the
-    forward pass is ``layer.convolve``, the backward :func:`transposed_backward`.
-    Autograd could differentiate ``convolve`` by itself, but each in-place
-    addition into the output costs it a copy of the whole output's gradient;
-    our loop touches only one window of it per position.
-    """
-
-    @staticmethod
-    def forward(
-        ctx: Any,
-        x: Tensor,
-        weight: Tensor,
-        layer: _ConvTransposeNd,
-        out_size: list[int],
-    ) -> Tensor:
-        """Run ``layer.convolve`` (``weight`` is ``layer.kernel.weight``)."""
-        ctx.save_for_backward(x, weight)
-        ctx.layer = layer
-        return layer.convolve(x, out_size)
-
-    @staticmethod
-    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor, Tensor, None, None]:
-        """Run :func:`transposed_backward`: one gradient per input of ``forward``."""
-        x, weight = ctx.saved_tensors
-        grad_input, grad_weight = transposed_backward(x, weight, grad_output, ctx.layer)
-        return grad_input, grad_weight, None, None
-
-
-class _ConvTransposeNd(_SlidingWindowNd):
+class ConvTransposeNd(TorchTwin):
     """A transposed convolution: one ``nn.Linear`` per input position, spread out.
 
     Args:
@@ -138,6 +61,10 @@ class _ConvTransposeNd(_SlidingWindowNd):
         dtype: the parameters' dtype.
     """
 
+    # The convolution's sliding window (chapter 1), unchanged.
+    positions = ConvNd.positions
+    window_index = ConvNd.window_index
+
     def __init__(
         self,
         in_channels: int,
@@ -154,29 +81,10 @@ class _ConvTransposeNd(_SlidingWindowNd):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        name, n = self._name, self.ndim
-        self._set_channels_and_window(
-            in_channels, out_channels, groups, kernel_size, stride, dilation
+        self.set_arguments(
+            in_channels, out_channels, groups, padding_mode, padding, output_padding
         )
-        if isinstance(padding, str):
-            raise ValueError(
-                f"{name}: padding must be an int or a tuple of {n} ints "
-                f"('same' and 'valid' are for convolutions), got {padding!r}"
-            )
-        self.padding = as_tuple(padding, n, "padding", name)
-        self.output_padding = as_tuple(output_padding, n, "output_padding", name)
-        if any(p < 0 for p in self.padding):
-            raise ValueError(f"{name}: padding must be >= 0, got {self.padding}")
-        if padding_mode != "zeros":
-            raise ValueError(
-                f"{name}: padding_mode must be 'zeros' (the only mode torch.nn's "
-                f"transposed convolutions support), got {padding_mode!r}"
-            )
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.groups = groups
-        self.padding_mode = padding_mode
-
+        self.set_window(kernel_size, stride, dilation)
         # The one fully connected layer applied at every input position: the
         # C_in // groups numbers of one group in, that group's output window out.
         # torch.nn's initialisation is drawn below, so skip the Linear's own.
@@ -197,20 +105,73 @@ class _ConvTransposeNd(_SlidingWindowNd):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        """Draw the initial weights as ``torch.nn`` does: same seed, same weights.
+    def convolve(self, x: Tensor, out_size: list[int]) -> Tensor:
+        """The lesson: each input position's Linear output added into its window.
 
-        ``torch.nn`` draws its ``(in, out // groups, *kernel)`` weight uniformly
-        in ``± 1 / sqrt(out // groups * prod(kernel))``, then the bias in the same
-        range; we draw the same numbers and store them in the Linear's layout.
+        ``x`` is the input ``(N, C_in, *spatial)``; returns the uncropped output
+        ``(N, C_out, *out_size)`` (chapter 7).
         """
-        weight = self.kernel.weight.new_empty(self.weight.shape)
-        nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
-        with torch.no_grad():
-            self.kernel.weight.copy_(self._to_linear(weight))
+        out = x.new_zeros(x.shape[0], self.out_channels, *out_size)
+        for position in self.positions(x.shape[2:]):  # every INPUT position
+            vector = x[(slice(None), slice(None), *position)]  # (N, C_in)
+            out[self.window_index(position)] += self.apply_kernel(vector)
+        return out
+
+    def apply_kernel(self, vector: Tensor) -> Tensor:
+        """Apply the Linear at one input position: ``(N, C_in)`` -> ``(N, C_out, *k)``.
+
+        With ``groups``, group g's input channels go through its own rows of the
+        same weight matrix and fill group g's output channels.
+        """
+        if self.groups == 1:
+            out = self.kernel(vector)  # (N, C_out * prod(kernel_size))
+        else:
+            out = grouped_linear(vector, self.kernel.weight, self.groups)
+        return out.reshape(vector.shape[0], self.out_channels, *self.kernel_size)
+
+    def forward(
+        self, input: Tensor, output_size: Sequence[int] | None = None
+    ) -> Tensor:
+        """Transposed-convolve ``(N, C_in, *spatial)`` or ``(C_in, *spatial)`` input.
+
+        ``output_size`` (the spatial sizes, optionally preceded by the batch and
+        channel sizes) picks the output size where a stride makes several possible;
+        it replaces ``output_padding``.
+        """
+        x, unbatched = self.check_input(input, self.in_channels)
+        in_size = list(x.shape[2:])
+        if 0 in in_size:
+            raise ValueError(
+                f"{self.name}: every spatial size must be positive, got an input "
+                f"of shape {tuple(input.shape)}"
+            )
+        output_padding = self.output_padding_for(input, in_size, output_size)
+        out_size = [
+            transposed_output_size(size, k, s, p, op, d)
+            for size, k, s, p, op, d in zip(
+                in_size,
+                self.kernel_size,
+                self.stride,
+                self.padding,
+                output_padding,
+                self.dilation,
+            )
+        ]
+        if any(size <= 0 for size in out_size):
+            raise ValueError(
+                f"{self.name}: the output would have size {out_size} for an input "
+                f"of spatial size {tuple(in_size)}: padding {self.padding} crops "
+                "more than the windows cover"
+            )
+        # The whole area the windows cover, plus output_padding at the far end.
+        full_size = [size + 2 * p for size, p in zip(out_size, self.padding)]
+        full = LoopConvTranspose.apply(x, self.kernel.weight, self, full_size)
+        out = full[
+            (..., *(slice(p, p + size) for p, size in zip(self.padding, out_size)))
+        ]
         if self.bias is not None:
-            bound = 1 / math.sqrt(weight[0].numel())
-            nn.init.uniform_(self.bias, -bound, bound)
+            out = out + self.bias.view(-1, *([1] * self.ndim))
+        return out.squeeze(0) if unbatched else out
 
     @property
     def weight(self) -> Tensor:
@@ -225,91 +186,63 @@ class _ConvTransposeNd(_SlidingWindowNd):
         # (g, out // g, *k, in // g) -> (g, in // g, out // g, *k)
         return rows.movedim(-1, 1).reshape(self.in_channels, -1, *k)
 
-    def _to_linear(self, weight: Tensor) -> Tensor:
+    # --- Argument checks and the torch.nn layout ------------------------------
+
+    def set_arguments(
+        self,
+        in_channels: int,
+        out_channels: int,
+        groups: int,
+        padding_mode: str,
+        padding: IntOrTuple,
+        output_padding: IntOrTuple,
+    ) -> None:
+        """Check and store the arguments besides the window, as torch.nn does."""
+        self.set_channels(in_channels, out_channels, groups, padding_mode)
+        if isinstance(padding, str):
+            raise ValueError(
+                f"{self.name}: padding must be an int or a tuple of {self.ndim} ints "
+                f"('same' and 'valid' are for convolutions), got {padding!r}"
+            )
+        self.padding = self.int_padding(padding)
+        self.output_padding = as_tuple(
+            output_padding, self.ndim, "output_padding", self.name
+        )
+        if padding_mode != "zeros":
+            raise ValueError(
+                f"{self.name}: padding_mode must be 'zeros' (the only mode torch.nn's "
+                f"transposed convolutions support), got {padding_mode!r}"
+            )
+
+    def reset_parameters(self) -> None:
+        """Draw the initial weights as ``torch.nn`` does: same seed, same weights.
+
+        ``torch.nn`` draws its ``(in, out // groups, *kernel)`` weight uniformly
+        in ``± 1 / sqrt(out // groups * prod(kernel))``, then the bias in the same
+        range; we draw the same numbers and store them in the Linear's layout.
+        """
+        weight = self.kernel.weight.new_empty(self.weight.shape)
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+        with torch.no_grad():
+            self.kernel.weight.copy_(self.linear_weight(weight))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(weight[0].numel())
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def linear_weight(self, weight: Tensor) -> Tensor:
         """torch.nn's ``(in, out // groups, *kernel)`` weight in the Linear's layout."""
         g = self.groups
         per_group = weight.reshape(g, self.in_channels // g, -1)  # (g, in//g, rows)
         return per_group.transpose(1, 2).reshape(self.kernel.weight.shape)
 
-    def forward(
-        self, input: Tensor, output_size: Sequence[int] | None = None
-    ) -> Tensor:
-        """Transposed-convolve ``(N, C_in, *spatial)`` or ``(C_in, *spatial)`` input.
-
-        ``output_size`` (the spatial sizes, optionally preceded by the batch and
-        channel sizes) picks the output size where a stride makes several possible;
-        it replaces ``output_padding``.
-        """
-        x, unbatched = self._split_batch(input, self.in_channels)
-        in_size = list(x.shape[2:])
-        if 0 in in_size:
-            raise ValueError(
-                f"{self._name}: every spatial size must be positive, got an input "
-                f"of shape {tuple(input.shape)}"
-            )
-        output_padding = self._output_padding(input, in_size, output_size)
-        out_size = [
-            transposed_output_size(size, k, s, p, op, d)
-            for size, k, s, p, op, d in zip(
-                in_size,
-                self.kernel_size,
-                self.stride,
-                self.padding,
-                output_padding,
-                self.dilation,
-            )
-        ]
-        if any(size <= 0 for size in out_size):
-            raise ValueError(
-                f"{self._name}: the output would have size {out_size} for an input "
-                f"of spatial size {tuple(in_size)}: padding {self.padding} crops "
-                "more than the windows cover"
-            )
-        # The whole area the windows cover, plus output_padding at the far end.
-        full_size = [size + 2 * p for size, p in zip(out_size, self.padding)]
-        full = LoopConvTranspose.apply(x, self.kernel.weight, self, full_size)
-        out = full[
-            (..., *(slice(p, p + size) for p, size in zip(self.padding, out_size)))
-        ]
-        if self.bias is not None:
-            out = out + self.bias.view(-1, *([1] * self.ndim))
-        return out.squeeze(0) if unbatched else out
-
-    def convolve(self, x: Tensor, out_size: list[int]) -> Tensor:
-        """The lesson: each input position's Linear output added into its window.
-
-        ``x`` is the input ``(N, C_in, *spatial)``; returns the uncropped output
-        ``(N, C_out, *out_size)`` (chapter 7).
-        """
-        out = x.new_zeros(x.shape[0], self.out_channels, *out_size)
-        for position in self.positions(x.shape[2:]):  # every INPUT position
-            vector = x[(slice(None), slice(None), *position)]  # (N, C_in)
-            out[self.window(position)] += self.apply_kernel(vector)
-        return out
-
-    def apply_kernel(self, vector: Tensor) -> Tensor:
-        """Apply the Linear at one input position: ``(N, C_in)`` -> ``(N, C_out, *k)``.
-
-        With ``groups``, group g's input channels go through its own rows of the
-        same weight matrix and fill group g's output channels.
-        """
-        n = vector.shape[0]
-        if self.groups == 1:
-            out = self.kernel(vector)  # (N, C_out * prod(kernel_size))
-        else:
-            vector = vector.reshape(n, self.groups, self.kernel.in_features)
-            weight = self.kernel.weight.view(self.groups, -1, self.kernel.in_features)
-            out = torch.einsum("ngi,goi->ngo", vector, weight)
-        return out.reshape(n, self.out_channels, *self.kernel_size)
-
-    def _output_padding(
+    def output_padding_for(
         self,
         input: Tensor,
         in_size: Sequence[int],
         output_size: Sequence[int] | None,
     ) -> tuple[int, ...]:
         """``output_padding``, or the one that gives ``output_size``; checked."""
-        name = self._name
+        name = self.name
         if output_size is None:
             for op, s, d in zip(self.output_padding, self.stride, self.dilation):
                 if op < 0 or op >= max(s, d):
@@ -346,49 +279,88 @@ class _ConvTransposeNd(_SlidingWindowNd):
             )
         return tuple(size - low for size, low in zip(sizes, smallest))
 
-    @classmethod
-    def from_torch(cls, module: nn.Module) -> _ConvTransposeNd:
-        """Build the loop layer with the same hyper-parameters and weights.
 
-        torch.nn's ``(in, out // groups, *kernel)`` weight is rearranged into the
-        Linear's ``(out * prod(kernel), in // groups)`` matrix; the bias is copied.
-        """
-        args: dict[str, Any] = cls._init_args(module)
-        args["bias"] = module.bias is not None
-        layer = cls(**args, device=module.weight.device, dtype=module.weight.dtype)
-        with torch.no_grad():
-            layer.kernel.weight.copy_(layer._to_linear(module.weight))
-            if module.bias is not None:
-                layer.bias.copy_(module.bias)
-        return layer
+def transposed_output_size(
+    length: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Output length of a transposed convolution along one dimension (chapter 7).
 
-    def to_torch(self) -> nn.Module:
-        """Return the equivalent torch.nn layer, with a copy of the weights."""
-        module = self.torch_class(
-            self.in_channels,
-            self.out_channels,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            groups=self.groups,
-            bias=self.bias is not None,
-            dilation=self.dilation,
-            padding_mode=self.padding_mode,
-            device=self.kernel.weight.device,
-            dtype=self.kernel.weight.dtype,
-        )
-        with torch.no_grad():
-            module.weight.copy_(self.weight)
-            if self.bias is not None:
-                module.bias.copy_(self.bias)
-        return module
-
-    def extra_repr(self) -> str:
-        return conv_extra_repr(self)
+    ``(length - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + 1 +
+    output_padding``: the last input position's window ends at
+    ``(length - 1) * stride + dilation * (kernel_size - 1) + 1``.
+    """
+    reach = (length - 1) * stride + dilation * (kernel_size - 1) + 1
+    return reach - 2 * padding + output_padding
 
 
-class ConvTranspose1D(_ConvTransposeNd):
+def transposed_backward(
+    x: Tensor, weight: Tensor, grad_output: Tensor, layer: ConvTransposeNd
+) -> tuple[Tensor, Tensor]:
+    """``dL/dx`` and ``dL/dW`` of the transposed loop, as loops (chapter 7).
+
+    Input position ``i`` sent ``W x_i`` into its window, so it gets back ``W^T``
+    times that window of the upstream gradient (one step of a convolution), and
+    ``W`` collects (gradient window) x (input vector), summed over positions.
+
+    Args:
+        x: the input ``(N, C_in, *spatial)``.
+        weight: the Linear's matrix ``(C_out * prod(kernel), C_in // groups)``.
+        grad_output: ``dL/dy`` of the uncropped output ``(N, C_out, *out_size)``.
+        layer: the transposed layer that supplies the geometry.
+    """
+    n, groups, fan_in = x.shape[0], layer.groups, weight.shape[1]
+    per_group = weight.view(groups, -1, fan_in)  # (g, C_out // g * prod(k), C_in // g)
+    fan_out = per_group.shape[1]
+    grad_input = torch.zeros_like(x)
+    grad_weight = torch.zeros_like(per_group)
+    for position in layer.positions(x.shape[2:]):
+        here = (slice(None), slice(None), *position)
+        vector = x[here].reshape(n, groups, fan_in)
+        window = grad_output[layer.window_index(position)].reshape(n, groups * fan_out)
+        # W^T times the window, group by group: one step of a convolution.
+        grad_input[here] = grouped_linear(window, weight, groups, transpose=True)
+        window = window.view(n, groups, fan_out)
+        grad_weight += torch.einsum("ngo,ngi->goi", window, vector)
+    return grad_input, grad_weight.view_as(weight)
+
+
+class LoopConvTranspose(torch.autograd.Function):
+    """The transposed loop with its backward written as loops (chapter 7).
+
+    ``LoopConvTranspose.apply(x, layer.kernel.weight, layer, out_size)``: the
+    forward pass is ``layer.convolve``, the backward :func:`transposed_backward`.
+    Autograd could differentiate ``convolve`` by itself, but each in-place
+    addition into the output costs it a copy of the whole output's gradient;
+    our loop touches only one window of it per position.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        weight: Tensor,
+        layer: ConvTransposeNd,
+        out_size: list[int],
+    ) -> Tensor:
+        """Run ``layer.convolve`` (``weight`` is ``layer.kernel.weight``)."""
+        ctx.save_for_backward(x, weight)
+        ctx.layer = layer
+        return layer.convolve(x, out_size)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor, Tensor, None, None]:
+        """Run :func:`transposed_backward`: one gradient per input of ``forward``."""
+        x, weight = ctx.saved_tensors
+        grad_input, grad_weight = transposed_backward(x, weight, grad_output, ctx.layer)
+        return grad_input, grad_weight, None, None
+
+
+class ConvTranspose1D(ConvTransposeNd):
     """1D transposed convolution as a loop over input positions (chapter 7).
 
     Mirrors ``torch.nn.ConvTranspose1d``: input ``(N, C_in, L)`` or ``(C_in, L)``.
@@ -398,7 +370,7 @@ class ConvTranspose1D(_ConvTransposeNd):
     torch_class = nn.ConvTranspose1d
 
 
-class ConvTranspose2D(_ConvTransposeNd):
+class ConvTranspose2D(ConvTransposeNd):
     """2D transposed convolution as a loop over input positions (chapter 7).
 
     Mirrors ``torch.nn.ConvTranspose2d``: input ``(N, C_in, H, W)`` or

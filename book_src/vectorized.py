@@ -17,10 +17,11 @@ backward by hand (:class:`Im2Col`): add every column back where it was read
 from, with one strided slice addition per kernel offset (9 for a 3 x 3 kernel),
 which is much cheaper than the generic backward of ``as_strided``.
 
-Each twin subclasses its loop layer and overrides only ``convolve``: checks,
-padding, unbatched input, groups, ``from_torch``/``to_torch``, ``kernel`` and
-``weight`` are inherited, so nothing is written twice. The pools are not
-repeated here: the networks of the course do not use them.
+Each twin (:class:`Im2colConv1D`, ...) subclasses its loop layer and overrides
+only ``convolve`` (:meth:`Im2colConvNd.convolve`): checks, padding, unbatched
+input, groups, ``from_torch``/``to_torch``, ``kernel`` and ``weight`` are
+inherited, so nothing is written twice. The pools are not repeated here: the
+networks of the course do not use them.
 """
 
 from __future__ import annotations
@@ -34,8 +35,18 @@ import torch
 from torch import Tensor
 
 from book_src import layers
+from book_src.ladder import tap_index
 
-__all__ = ["Conv1D", "Conv2D", "Conv3D", "Im2Col", "col2im", "im2col", "window_view"]
+__all__ = [
+    "Im2Col",
+    "Im2colConv1D",
+    "Im2colConv2D",
+    "Im2colConv3D",
+    "Im2colConvNd",
+    "col2im",
+    "im2col",
+    "window_view",
+]
 
 
 def window_view(
@@ -72,23 +83,6 @@ def window_view(
     )
 
 
-def _offset_slices(
-    offset: Sequence[int],
-    stride: Sequence[int],
-    dilation: Sequence[int],
-    out_size: Sequence[int],
-) -> tuple[slice, ...]:
-    """Where kernel element ``offset`` reads, for every position: one slice per dim."""
-    return (
-        slice(None),
-        slice(None),
-        *(
-            slice(o * d, o * d + s * (n - 1) + 1, s)
-            for o, s, d, n in zip(offset, stride, dilation, out_size)
-        ),
-    )
-
-
 def col2im(
     cols: Tensor,
     input_shape: Sequence[int],
@@ -101,7 +95,8 @@ def col2im(
 
     A loop over the kernel offsets (``prod(kernel_size)`` of them, not over the
     positions): offset ``(a, b)`` of every window at once is one strided slice
-    of the input, so each step is a single addition of a whole slice.
+    of the input (:func:`book_src.ladder.tap_index`), so each step is a single
+    addition of a whole slice.
 
     Args:
         cols: ``(N, C * prod(kernel_size), prod(out_size))``, e.g. the gradient
@@ -122,7 +117,7 @@ def col2im(
     for offset in itertools.product(*(range(k) for k in kernel_size)):
         # add_ on the slice (a view) writes straight into ``out``; ``+=`` would
         # also copy the slice back onto itself.
-        out[_offset_slices(offset, stride, dilation, out_size)].add_(
+        out[tap_index(offset, stride, dilation, out_size)].add_(
             cols[(slice(None), slice(None), *offset)]
         )
     return out
@@ -185,15 +180,8 @@ def im2col(
     return Im2Col.apply(x, tuple(kernel_size), stride, dilation, out_size)
 
 
-class _VectorizedConv:
-    """Mixin: ``convolve`` as im2col followed by one batched matrix product."""
-
-    kernel: torch.nn.Linear
-    kernel_size: tuple[int, ...]
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    groups: int
-    out_channels: int
+class Im2colConvNd(layers.ConvNd):
+    """(d) A convolution computed as im2col followed by one batched matrix product."""
 
     def convolve(self, x: Tensor, out_size: list[int]) -> Tensor:
         """All windows at once: ``weight @ im2col(x) + bias``, for every sample."""
@@ -218,7 +206,7 @@ class _VectorizedConv:
         return out.view(n, self.out_channels, *out_size)
 
 
-class Conv1D(_VectorizedConv, layers.Conv1D):
+class Im2colConv1D(Im2colConvNd, layers.Conv1D):
     """``layers.Conv1D`` computed with im2col and one matrix product.
 
     Same arguments, parameters and results as the loop layer; input
@@ -226,7 +214,7 @@ class Conv1D(_VectorizedConv, layers.Conv1D):
     """
 
 
-class Conv2D(_VectorizedConv, layers.Conv2D):
+class Im2colConv2D(Im2colConvNd, layers.Conv2D):
     """``layers.Conv2D`` computed with im2col and one matrix product.
 
     Same arguments, parameters and results as the loop layer; input
@@ -234,7 +222,7 @@ class Conv2D(_VectorizedConv, layers.Conv2D):
     """
 
 
-class Conv3D(_VectorizedConv, layers.Conv3D):
+class Im2colConv3D(Im2colConvNd, layers.Conv3D):
     """``layers.Conv3D`` computed with im2col and one matrix product.
 
     Same arguments, parameters and results as the loop layer; input

@@ -24,7 +24,7 @@ import torch
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from book_src.data import write_atomic
+from tools.files import write_atomic
 
 __all__ = ["execute", "machine_description", "main"]
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from book_src import layers, models
+from book_src import layers, models, pooling
 
 from book_helpers import toc_docnames
 from helpers import ROOT
@@ -44,6 +44,7 @@ CHECK_NAMESPACE: dict[str, Any] = {
     "nn": nn,
     "F": F,
     **{name: getattr(layers, name) for name in layers.__all__},
+    **{name: getattr(pooling, name) for name in pooling.__all__},
     **{name: getattr(models, name) for name in models.__all__},
 }
 #: Markup that jupyterquiz would turn into math or HTML (see the README).

@@ -19,7 +19,11 @@ from book_src import backward, layers
 from parity import SWEEP, assert_same, conv_config_is_valid, conv_configs, input_for
 
 DTYPE = torch.float64
-OURS = {1: backward.Conv1D, 2: backward.Conv2D, 3: backward.Conv3D}
+OURS = {
+    1: backward.GradLoopConv1D,
+    2: backward.GradLoopConv2D,
+    3: backward.GradLoopConv3D,
+}
 TORCH = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 SIZES = {1: 10, 2: 6, 3: 4}  # spatial size per dimension: small, the loops are slow
 
@@ -119,7 +123,7 @@ def test_padding_sources_are_torch_padding(mode, size, left, right):
 
 
 def test_bias_gradient_is_the_sum_of_upstream_gradients():
-    layer = backward.Conv1D(1, 2, 3, dtype=DTYPE)
+    layer = backward.GradLoopConv1D(1, 2, 3, dtype=DTYPE)
     x = torch.randn(3, 1, 8, dtype=DTYPE)
     grad = torch.randn(3, 2, 6, dtype=DTYPE)
     layer(x).backward(grad)
@@ -182,7 +186,7 @@ def test_same_constructor_and_weights_as_the_loop_layer():
     torch.manual_seed(0)
     plain = layers.Conv2D(3, 5, 3, padding=1)
     torch.manual_seed(0)
-    ours = backward.Conv2D(3, 5, 3, padding=1)
+    ours = backward.GradLoopConv2D(3, 5, 3, padding=1)
     assert isinstance(ours, layers.Conv2D)
     assert torch.equal(plain.weight, ours.weight)
     x = torch.randn(2, 3, 6, 6)
@@ -191,9 +195,9 @@ def test_same_constructor_and_weights_as_the_loop_layer():
 
 def test_bad_input_raises_value_error():
     with pytest.raises(ValueError, match="expected 3 input channels"):
-        backward.Conv1D(3, 4, 3)(torch.randn(2, 5, 10))
+        backward.GradLoopConv1D(3, 4, 3)(torch.randn(2, 5, 10))
     with pytest.raises(ValueError, match="can pad at most 2"):
-        backward.Conv1D(1, 1, 3, padding=3, padding_mode="reflect")(
+        backward.GradLoopConv1D(1, 1, 3, padding=3, padding_mode="reflect")(
             torch.randn(1, 1, 3)
         )
 

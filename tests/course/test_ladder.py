@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from book_src import bench, ladder, layers
+from book_src import ladder, layers, profiling
 
 from parity import assert_same
 
@@ -93,7 +93,7 @@ def test_a_loop_layer_with_convolve_replaced(rung, ndim):
         if inspect.isfunction(value) and not name.startswith("_")
     }
     assert "convolve" in replaced
-    assert replaced <= {"convolve", "taps", "tap_slice"}
+    assert replaced <= {"convolve", "taps"}
     # Same constructor and the same single Linear, same weights from one seed.
     torch.manual_seed(0)
     ours = cls(4, 6, 3, groups=2)
@@ -138,7 +138,7 @@ def test_taps_loop_runs_once_per_tap_whatever_the_size(ndim):
 
     def calls(size: int):
         x = torch.randn(2, 2, *(size,) * ndim, requires_grad=True)
-        return bench.count_calls(lambda: conv(x).sum().backward())
+        return profiling.count_calls(lambda: conv(x).sum().backward())
 
     small, large = calls(6), calls(12 if ndim < 3 else 9)
     assert small == large  # no loop over positions
@@ -147,11 +147,15 @@ def test_taps_loop_runs_once_per_tap_whatever_the_size(ndim):
     assert conv.taps() == list(itertools.product(range(3), repeat=ndim))
 
 
-def test_tap_slice_reads_tap_of_every_window():
+def test_tap_index_reads_tap_of_every_window():
     conv = ladder.TapConv1D(1, 1, 3, stride=2, dilation=2)
     x = torch.arange(12.0).view(1, 1, 12)
     out_size = [layers.output_size(12, 3, 2, 0, 2)]  # 4 windows: 0, 2, 4, 6
     assert out_size == [4]
     # tap 1 sits at 2 (dilation) past each window's start
-    assert x[conv.tap_slice((1,), out_size)].flatten().tolist() == [2, 4, 6, 8]
-    assert x[conv.tap_slice((2,), out_size)].flatten().tolist() == [4, 6, 8, 10]
+    assert x[
+        ladder.tap_index((1,), conv.stride, conv.dilation, out_size)
+    ].flatten().tolist() == [2, 4, 6, 8]
+    assert x[
+        ladder.tap_index((2,), conv.stride, conv.dilation, out_size)
+    ].flatten().tolist() == [4, 6, 8, 10]

@@ -1,13 +1,12 @@
-"""The loop layers against torch.nn: outputs and every gradient, in float64.
+"""The loop convolutions against torch.nn: outputs and every gradient, in float64.
 
 A fixed grid covers each argument on its own; hypothesis then mixes them.
-Every implementation module listed in IMPLEMENTATIONS is held to the same tests.
+Every implementation listed in IMPLEMENTATIONS is held to the same tests.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 
 import pytest
 import torch
@@ -15,13 +14,20 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from torch import nn
 
-from book_src import layers, vectorized
+from book_src import layers, pooling, vectorized
 
 from parity import SWEEP, assert_same, conv_config_is_valid, conv_configs, input_for
 
-# Modules providing Conv1D/2D/3D (and possibly the pools) with the same API.
-IMPLEMENTATIONS = [layers, vectorized]
-CONVS = {1: "Conv1D", 2: "Conv2D", 3: "Conv3D"}
+# Convolutions in 1, 2 and 3 dimensions with the same API: the loop and im2col.
+IMPLEMENTATIONS = {
+    "layers": {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D},
+    "vectorized": {
+        1: vectorized.Im2colConv1D,
+        2: vectorized.Im2colConv2D,
+        3: vectorized.Im2colConv3D,
+    },
+}
+CONVS = IMPLEMENTATIONS["layers"]
 TORCH_CONVS = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 TORCH_MAXPOOLS = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
 TORCH_AVGPOOLS = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
@@ -40,7 +46,7 @@ def random_input(ndim: int, batch: int | None, channels: int, size: int | None =
 
 def make_conv(impl, ndim: int, *args, **kwargs):
     theirs = TORCH_CONVS[ndim](*args, **kwargs, dtype=DTYPE)
-    ours = getattr(impl, CONVS[ndim]).from_torch(theirs)
+    ours = IMPLEMENTATIONS[impl][ndim].from_torch(theirs)
     return ours, theirs
 
 
@@ -65,7 +71,7 @@ CONV_CASES = [
 ]
 
 
-@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
 def test_conv_matches_torch(impl, ndim, case):
@@ -74,7 +80,7 @@ def test_conv_matches_torch(impl, ndim, case):
     assert_same(ours, theirs, random_input(ndim, batch=2, channels=4))
 
 
-@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 @pytest.mark.parametrize("batch", [None, 0, 1], ids=["unbatched", "empty", "one"])
 def test_conv_batch_shapes(impl, ndim, batch):
@@ -83,7 +89,7 @@ def test_conv_batch_shapes(impl, ndim, batch):
     assert_same(ours, theirs, random_input(ndim, batch=batch, channels=3))
 
 
-@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_conv_tuple_arguments(impl):
     torch.manual_seed(0)
     ours, theirs = make_conv(
@@ -103,7 +109,7 @@ def test_conv_tuple_arguments(impl):
     assert_same(ours, theirs, torch.randn(2, 2, 4, 3, 5, dtype=DTYPE))
 
 
-@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_depthwise_conv(impl):
     torch.manual_seed(0)
     ours, theirs = make_conv(impl, 2, 4, 8, kernel_size=3, groups=4, padding=1)
@@ -113,7 +119,7 @@ def test_depthwise_conv(impl):
 # --- Convolutions: hypothesis mixes every argument --------------------------
 
 
-@pytest.mark.parametrize("impl", IMPLEMENTATIONS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 @SWEEP
 @given(data=st.data())
@@ -121,132 +127,8 @@ def test_conv_matches_torch_everywhere(impl, ndim, data):
     config = data.draw(conv_configs(ndim, SIZES[ndim]))
     assume(conv_config_is_valid(config, ndim))
     theirs = TORCH_CONVS[ndim](*config["args"], **config["kwargs"], dtype=DTYPE)
-    ours = getattr(impl, CONVS[ndim]).from_torch(theirs)
+    ours = IMPLEMENTATIONS[impl][ndim].from_torch(theirs)
     assert_same(ours, theirs, input_for(config))
-
-
-# --- Pools ------------------------------------------------------------------
-
-
-def pool_classes(impl, kind: str, ndim: int):
-    """Our pool class in ``impl`` (the loop module provides all of them)."""
-    name = f"{kind}Pool{ndim}D"
-    return getattr(impl, name, getattr(layers, name))
-
-
-MAXPOOL_CASES = [
-    dict(kernel_size=2),
-    dict(kernel_size=3, stride=1),
-    dict(kernel_size=3, stride=2, padding=1),
-    dict(kernel_size=2, dilation=2),
-    dict(kernel_size=2, ceil_mode=True),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
-    dict(kernel_size=2, return_indices=True),
-    dict(kernel_size=3, stride=2, padding=1, dilation=2, return_indices=True),
-]
-
-AVGPOOL_CASES = [
-    dict(kernel_size=2),
-    dict(kernel_size=3, stride=1),
-    dict(kernel_size=3, stride=2, padding=1),
-    dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
-    dict(kernel_size=2, ceil_mode=True),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
-]
-
-
-@pytest.mark.parametrize("ndim", [1, 2, 3])
-@pytest.mark.parametrize("case", MAXPOOL_CASES, ids=str)
-def test_maxpool_matches_torch(ndim, case):
-    theirs = TORCH_MAXPOOLS[ndim](**case)
-    ours = layers.__dict__[f"MaxPool{ndim}D"].from_torch(theirs)
-    assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
-
-
-@pytest.mark.parametrize("ndim", [1, 2, 3])
-@pytest.mark.parametrize("case", AVGPOOL_CASES, ids=str)
-def test_avgpool_matches_torch(ndim, case):
-    theirs = TORCH_AVGPOOLS[ndim](**case)
-    ours = layers.__dict__[f"AvgPool{ndim}D"].from_torch(theirs)
-    assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
-
-
-@pytest.mark.parametrize("ndim", [2, 3])
-@pytest.mark.parametrize("padding", [0, 1])
-def test_avgpool_divisor_override(ndim, padding):
-    theirs = TORCH_AVGPOOLS[ndim](3, stride=2, padding=padding, divisor_override=5)
-    ours = layers.__dict__[f"AvgPool{ndim}D"].from_torch(theirs)
-    assert ours.divisor_override == 5
-    assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
-
-
-@pytest.mark.parametrize("kind", ["Max", "Avg"])
-@pytest.mark.parametrize("ndim", [1, 2, 3])
-@pytest.mark.parametrize("batch", [None, 0], ids=["unbatched", "empty"])
-def test_pool_batch_shapes(kind, ndim, batch):
-    theirs = (TORCH_MAXPOOLS if kind == "Max" else TORCH_AVGPOOLS)[ndim](2)
-    ours = layers.__dict__[f"{kind}Pool{ndim}D"].from_torch(theirs)
-    assert_same(ours, theirs, random_input(ndim, batch=batch, channels=3))
-
-
-def test_maxpool_refuses_a_window_of_padding_alone():
-    # Dilation 2 with padding 1 on one element: the first window holds two pads.
-    # torch.nn answers -inf and sends that gradient outside the input.
-    with pytest.raises(ValueError, match="holds only padding"):
-        layers.MaxPool1D(2, padding=1, dilation=2)(torch.randn(1, 1, 1))
-
-
-def test_maxpool_all_minus_infinity_picks_an_input_position():
-    # Padding never wins, even when every input value is -inf (as in torch.nn).
-    theirs = nn.MaxPool1d(3, stride=2, padding=1, return_indices=True)
-    ours = layers.MaxPool1D.from_torch(theirs)
-    x = torch.full((1, 1, 5), -math.inf, dtype=DTYPE)
-    assert torch.equal(ours(x)[1], theirs(x)[1])
-
-
-@st.composite
-def pool_configs(draw, ndim: int, kind: str):
-    kernel = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
-    stride = draw(st.one_of(st.none(), st.tuples(*[st.integers(1, 3)] * ndim)))
-    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
-    kwargs = dict(kernel_size=kernel, stride=stride, padding=padding)
-    kwargs["ceil_mode"] = draw(st.booleans())
-    if kind == "Max":
-        kwargs["dilation"] = tuple(draw(st.integers(1, 2)) for _ in range(ndim))
-        kwargs["return_indices"] = draw(st.booleans())
-    else:
-        kwargs["count_include_pad"] = draw(st.booleans())
-        if ndim > 1:
-            kwargs["divisor_override"] = draw(st.sampled_from([None, None, 3]))
-    size = tuple(draw(st.integers(1, SIZES[ndim])) for _ in range(ndim))
-    return kwargs, size
-
-
-@pytest.mark.parametrize("kind", ["Max", "Avg"])
-@pytest.mark.parametrize("ndim", [1, 2, 3])
-@SWEEP
-@given(data=st.data())
-def test_pool_matches_torch_everywhere(kind, ndim, data):
-    kwargs, size = data.draw(pool_configs(ndim, kind))
-    dilation = kwargs.get("dilation", (1,) * ndim)
-    stride = kwargs["stride"] or kwargs["kernel_size"]
-    for s, k, p, d, st_ in zip(
-        size, kwargs["kernel_size"], kwargs["padding"], dilation, stride
-    ):
-        assume(d * (k - 1) + 1 <= s + 2 * p)
-        # torch.nn.AvgPool3d alone refuses an input smaller than the kernel,
-        # padding or not (1D and 2D accept it, and so do ours).
-        assume(not (kind == "Avg" and ndim == 3 and s < k))
-        # torch.nn returns -inf for a window of padding alone (and writes its
-        # gradient outside the input); ours refuses it, tested separately below.
-        out = layers.output_size(s, k, st_, p, d, kwargs["ceil_mode"])
-        assume(
-            all(any(p <= i * st_ + j * d < p + s for j in range(k)) for i in range(out))
-        )
-    theirs = (TORCH_MAXPOOLS if kind == "Max" else TORCH_AVGPOOLS)[ndim](**kwargs)
-    ours = layers.__dict__[f"{kind}Pool{ndim}D"].from_torch(theirs)
-    assert_same(ours, theirs, torch.randn(2, 2, *size, dtype=DTYPE))
 
 
 # --- Round trips and signatures ---------------------------------------------
@@ -254,7 +136,7 @@ def test_pool_matches_torch_everywhere(kind, ndim, data):
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
 def test_to_torch_round_trip(ndim):
-    cls = layers.__dict__[CONVS[ndim]]
+    cls = CONVS[ndim]
     ours = cls(4, 6, 3, stride=2, padding=1, groups=2, bias=True, dtype=DTYPE)
     theirs = ours.to_torch()
     assert isinstance(theirs, TORCH_CONVS[ndim])
@@ -265,7 +147,7 @@ def test_to_torch_round_trip(ndim):
         theirs.weight.add_(1.0)
     assert not torch.equal(ours.weight, theirs.weight)
     for pool in ("MaxPool", "AvgPool"):
-        layer = layers.__dict__[f"{pool}{ndim}D"](3, stride=2, padding=1)
+        layer = pooling.__dict__[f"{pool}{ndim}D"](3, stride=2, padding=1)
         twin = layer.to_torch()
         assert type(layer).from_torch(twin).to_torch().__repr__() == twin.__repr__()
 
@@ -284,9 +166,9 @@ def test_same_seed_same_initial_weights_as_torch():
 def test_signatures_mirror_torch():
     for ndim in (1, 2, 3):
         pairs = [
-            (layers.__dict__[CONVS[ndim]], TORCH_CONVS[ndim]),
-            (layers.__dict__[f"MaxPool{ndim}D"], TORCH_MAXPOOLS[ndim]),
-            (layers.__dict__[f"AvgPool{ndim}D"], TORCH_AVGPOOLS[ndim]),
+            (CONVS[ndim], TORCH_CONVS[ndim]),
+            (pooling.__dict__[f"MaxPool{ndim}D"], TORCH_MAXPOOLS[ndim]),
+            (pooling.__dict__[f"AvgPool{ndim}D"], TORCH_AVGPOOLS[ndim]),
         ]
         for ours, theirs in pairs:
             a = inspect.signature(ours).parameters
@@ -314,7 +196,7 @@ def test_original_course_shapes():
     x = torch.randn(8, 3, 100)
     y = layers.Conv1D(3, 16, kernel_size=3, stride=1, padding=1)(x)
     assert y.shape == (8, 16, 100)
-    assert layers.MaxPool1D(2)(y).shape == (8, 16, 50)
+    assert pooling.MaxPool1D(2)(y).shape == (8, 16, 50)
     assert layers.Conv1D(1, 8, kernel_size=3, stride=2, padding=1)(
         torch.randn(8, 1, 784)
     ).shape == (8, 8, 392)
@@ -376,15 +258,15 @@ def test_output_size_formula():
             ),
             "can pad at most 2",
         ),
-        (lambda: layers.MaxPool1D(2, padding=2), "half the kernel size"),
-        (lambda: layers.AvgPool2D(3, padding=(1, 2)), "half the kernel size"),
-        (lambda: layers.MaxPool1D(2, stride=0), "stride must be positive"),
+        (lambda: pooling.MaxPool1D(2, padding=2), "half the kernel size"),
+        (lambda: pooling.AvgPool2D(3, padding=(1, 2)), "half the kernel size"),
+        (lambda: pooling.MaxPool1D(2, stride=0), "stride must be positive"),
         (
-            lambda: layers.MaxPool2D(2)(torch.randn(2, 3, 4, 4, 4)),
+            lambda: pooling.MaxPool2D(2)(torch.randn(2, 3, 4, 4, 4)),
             "expected a 4D input",
         ),
-        (lambda: layers.MaxPool1D(4)(torch.randn(1, 1, 3)), "kernel spans 4"),
-        (lambda: layers.AvgPool2D(2, divisor_override=0), "divisor_override"),
+        (lambda: pooling.MaxPool1D(4)(torch.randn(1, 1, 3)), "kernel spans 4"),
+        (lambda: pooling.AvgPool2D(2, divisor_override=0), "divisor_override"),
     ],
 )
 def test_bad_input_raises_value_error(make, message):

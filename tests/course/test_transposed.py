@@ -40,7 +40,7 @@ def assert_same(ours, theirs, x, output_size=None):
     torch.testing.assert_close(ours.weight, theirs.weight.detach(), rtol=0, atol=0)
     torch.testing.assert_close(
         ours.kernel.weight.grad,
-        ours._to_linear(theirs.weight.grad),
+        ours.linear_weight(theirs.weight.grad),
         rtol=1e-10,
         atol=1e-12,
     )
@@ -198,7 +198,7 @@ def test_is_the_input_gradient_of_a_convolution(case):
     y.backward(grad)
     up = transposed.ConvTranspose1D(4, 3, 3, bias=False, **case).double()
     with torch.no_grad():
-        up.kernel.weight.copy_(up._to_linear(conv.weight))
+        up.kernel.weight.copy_(up.linear_weight(conv.weight))
     out = up(grad, output_size=x.shape[2:])
     torch.testing.assert_close(out, x.grad, rtol=1e-10, atol=1e-12)
 

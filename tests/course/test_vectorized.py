@@ -16,10 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from book_src import bench, layers, models, vectorized
+from book_src import layers, models, profiling, vectorized
 
 DTYPE = torch.float64
-TWINS = {1: vectorized.Conv1D, 2: vectorized.Conv2D, 3: vectorized.Conv3D}
+TWINS = {
+    1: vectorized.Im2colConv1D,
+    2: vectorized.Im2colConv2D,
+    3: vectorized.Im2colConv3D,
+}
 LOOPS = {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D}
 TORCH_CONVS = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 
@@ -105,7 +109,7 @@ def test_no_python_loop_over_positions(ndim):
 
     def calls(size: int):
         x = torch.randn(2, 2, *(size,) * ndim, requires_grad=True)
-        return bench.count_calls(lambda: conv(x).sum().backward())
+        return profiling.count_calls(lambda: conv(x).sum().backward())
 
     small, large = calls(6), calls(12 if ndim < 3 else 9)
     assert small == large
@@ -114,7 +118,8 @@ def test_no_python_loop_over_positions(ndim):
     # The loop layer, for contrast, calls its Linear once per position.
     loop = LOOPS[ndim](2, 4, 3, stride=2, padding=1)
     x = torch.randn(2, 2, *(6,) * ndim)
-    assert bench.count_calls(lambda: loop(x))["torch.nn.functional.linear"] == 3**ndim
+    calls = profiling.count_calls(lambda: loop(x))
+    assert calls["torch.nn.functional.linear"] == 3**ndim
 
 
 @pytest.mark.parametrize("ndim", [1, 2, 3])
@@ -133,7 +138,7 @@ def test_input_that_is_not_contiguous():
     base = torch.randn(3, 10, 4, 12, dtype=DTYPE)
     x = base[1:, 2:6].transpose(2, 3)[..., 1:]  # (2, 4, 12, 3), not contiguous
     theirs = nn.Conv2d(4, 5, (3, 2), stride=(2, 1), dtype=DTYPE)
-    ours = vectorized.Conv2D.from_torch(theirs)
+    ours = vectorized.Im2colConv2D.from_torch(theirs)
     torch.testing.assert_close(ours(x), theirs(x), rtol=1e-10, atol=1e-12)
 
 

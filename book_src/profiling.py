@@ -1,0 +1,328 @@
+"""Where the time and the memory go: counting calls, profiling, peak memory (chapter 6).
+
+Chapter 6 asks why the loop layers are slow before it makes them fast. These
+helpers answer with PyTorch's own instruments: :func:`count_calls` counts the
+torch functions a piece of code calls (``torch.overrides.TorchFunctionMode``),
+:func:`graph_size` the nodes of an autograd graph, :func:`profile_passes` runs
+``torch.profiler`` over one forward and one backward pass, :func:`peak_memory`
+finds the most memory held at once, and :func:`onednn_primitives` lists what
+oneDNN, behind ``torch.nn``'s convolutions on a CPU, runs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.overrides import TorchFunctionMode, resolve_name
+
+__all__ = [
+    "OpRow",
+    "PassProfile",
+    "count_calls",
+    "format_bytes",
+    "format_profile",
+    "format_time",
+    "graph_size",
+    "onednn_primitives",
+    "peak_memory",
+    "profile_passes",
+]
+
+
+# --- Counting what a forward pass does -------------------------------------
+
+
+class _CallCounter(TorchFunctionMode):
+    """Counts every torch function and Tensor method called while it is active."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: Counter[str] = Counter()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.counts[resolve_name(func) or getattr(func, "__name__", repr(func))] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count_calls(fn: Callable[[], object]) -> Counter[str]:
+    """How many times each torch function runs while ``fn()`` runs.
+
+    Counts the calls made from Python (``torch.nn.functional.linear``,
+    ``torch.Tensor.reshape``, ...), through ``torch.overrides.TorchFunctionMode``:
+    a loop over window positions shows up as counts that grow with the input.
+    """
+    with _CallCounter() as counter:
+        fn()
+    return counter.counts
+
+
+def graph_size(output: Tensor) -> int:
+    """Number of nodes of the autograd graph that produced ``output``.
+
+    Each node is one backward function that ``loss.backward()`` will run.
+    """
+    seen, stack = set(), [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        stack.extend(parent for parent, _ in node.next_functions)
+    return len(seen)
+
+
+# --- The profiler's view ----------------------------------------------------
+
+
+def _quiet_profiler() -> None:
+    """Keep the profiler library's start/stop log lines out of notebook outputs.
+
+    Kineto, the library behind ``torch.profiler``, logs a line to stderr each
+    time a profile starts and stops; level 6 silences it. It reads the setting
+    when it starts, so this must run before the first profile of the process.
+    A value the user set is left alone.
+    """
+    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+
+
+@dataclass
+class OpRow:
+    """One operation of a profile, summed over all its calls.
+
+    Attributes:
+        name: the operation, e.g. ``"aten::addmm"`` or ``"SliceBackward0"``.
+        calls: how many times it ran.
+        self_seconds: time inside it, not counting the operations it called.
+        self_bytes: memory it allocated minus memory it freed, not counting the
+            operations it called (allocations through PyTorch's CPU allocator).
+    """
+
+    name: str
+    calls: int
+    self_seconds: float
+    self_bytes: int
+
+
+@dataclass
+class PassProfile:
+    """The profile of one pass (forward or backward).
+
+    Attributes:
+        name: ``"forward"`` or ``"backward"``.
+        seconds: wall time of the pass, profiler included.
+        outside_seconds: the part of it spent in no operation at all: Python,
+            and the profiler's own bookkeeping between operations.
+        rows: one :class:`OpRow` per operation name.
+    """
+
+    name: str
+    seconds: float
+    outside_seconds: float
+    rows: list[OpRow]
+
+    def row(self, name: str) -> OpRow:
+        """The row of operation ``name``; calls 0 if it never ran."""
+        for r in self.rows:
+            if r.name == name:
+                return r
+        return OpRow(name, 0, 0.0, 0)
+
+    @property
+    def calls(self) -> int:
+        """Operations run in this pass, all names together."""
+        return sum(r.calls for r in self.rows)
+
+
+def profile_passes(
+    fn: Callable[[], Tensor], grad: Tensor | None = None
+) -> dict[str, PassProfile]:
+    """Profile ``fn()`` (the forward pass) and the backward pass of its result.
+
+    One ``torch.profiler`` session with ``profile_memory=True`` records every
+    operation; ``record_function`` marks where the forward pass ends and the
+    backward pass begins. The autograd engine's wrappers
+    (``autograd::engine::evaluate_function: ...``) are left out: each only
+    wraps one backward node, which is listed under its own name.
+
+    Args:
+        fn: computes the output, e.g. ``lambda: layer(x)``.
+        grad: the gradient to send back from the output; None profiles the
+            forward pass only.
+
+    Returns:
+        ``{"forward": ..., "backward": ...}`` (no ``"backward"`` without grad).
+    """
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    _quiet_profiler()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        with record_function("forward"):
+            out = fn()
+        if grad is not None:
+            with record_function("backward"):
+                out.backward(grad)
+    passes = {}
+    for event in prof.events():
+        if event.cpu_parent is None and event.name in ("forward", "backward"):
+            passes[event.name] = _summarise(event)
+    return passes
+
+
+def _summarise(marker: Any) -> PassProfile:
+    """Sum the operations under one ``record_function`` marker by name.
+
+    Rows come out by calls, most first, and among equal calls in the order
+    of their first call: the same order every run, and it reads like the
+    code (a forward's slice, reshape, linear...).
+    """
+    rows: dict[str, OpRow] = {}
+    stack = sorted(marker.cpu_children, key=lambda e: e.time_range.start, reverse=True)
+    while stack:  # depth first, in the order the operations started
+        event = stack.pop()
+        children = sorted(event.cpu_children, key=lambda e: e.time_range.start)
+        stack.extend(reversed(children))
+        if event.name.startswith("autograd::engine::evaluate_function"):
+            continue
+        row = rows.setdefault(event.name, OpRow(event.name, 0, 0.0, 0))
+        row.calls += 1
+        row.self_seconds += event.self_cpu_time_total / 1e6
+        row.self_bytes += event.self_cpu_memory_usage
+    first = {name: i for i, name in enumerate(rows)}
+    ordered = sorted(rows.values(), key=lambda r: (-r.calls, first[r.name]))
+    return PassProfile(
+        marker.name,
+        marker.cpu_time_total / 1e6,
+        marker.self_cpu_time_total / 1e6,
+        ordered,
+    )
+
+
+def format_bytes(n: float) -> str:
+    """``"1.2 GB"``, ``"271.6 MB"``, ``"12.0 kB"`` or ``"512 B"`` (powers of 1000)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n:.0f} B"
+
+
+def format_profile(
+    profile: PassProfile, limit: int = 12, names: Sequence[str] = ()
+) -> str:
+    """A profile as a text table: operation, calls, self memory, self time.
+
+    Rows are ordered by calls, most first, then by first call (see
+    :func:`profile_passes`), so the table is the same from run to run apart
+    from the times, which come last. ``limit`` rows are shown, plus any
+    operation listed in ``names``; a last line counts the rest.
+    """
+    shown = profile.rows[:limit]
+    shown += [r for r in profile.rows[limit:] if r.name in names]
+    width = max([len(r.name) for r in shown] + [len("operation")])
+    lines = [
+        f"{profile.name}: {profile.calls} operations, "
+        f"{format_time(profile.seconds)} in all",
+        f"{'operation':<{width}} | calls | self memory | self time",
+    ]
+    for r in shown:
+        memory = format_bytes(r.self_bytes) if r.self_bytes else "-"
+        lines.append(
+            f"{r.name:<{width}} | {r.calls:>5} | {memory:>11} | "
+            f"{format_time(r.self_seconds)}"
+        )
+    rest = len(profile.rows) - len(shown)
+    if rest:
+        lines.append(f"... and {rest} more operations, each called fewer times")
+    return "\n".join(lines)
+
+
+def onednn_primitives(fn: Callable[[], object]) -> list[dict[str, str]]:
+    """What oneDNN itself reports running while ``fn()`` runs (CPU only).
+
+    oneDNN, the library behind ``torch.nn``'s float32 convolutions on a CPU,
+    can log every primitive it executes (``torch.backends.mkldnn.verbose``):
+    its kind (``convolution``, ``reorder``: a copy into another memory
+    layout), the implementation it picked for this processor, the pass
+    (``forward_training``, ``backward_data``, ``backward_weights``) and, for
+    a convolution, the algorithm (``convolution_direct``, ...). It writes to
+    the process's standard output; this function catches those lines.
+
+    Returns:
+        One dict per primitive executed, with the keys ``kind``,
+        ``implementation``, ``pass`` and ``algorithm`` (``""`` if none).
+    """
+    import ctypes
+    import tempfile
+
+    libc = ctypes.CDLL(None)
+    sys.stdout.flush()
+    libc.fflush(None)
+    with tempfile.TemporaryFile() as log:
+        saved = os.dup(1)
+        os.dup2(log.fileno(), 1)
+        try:
+            with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON):
+                fn()
+        finally:
+            libc.fflush(None)
+            os.dup2(saved, 1)
+            os.close(saved)
+        log.seek(0)
+        lines = log.read().decode(errors="replace").splitlines()
+    found = []
+    for line in lines:
+        # onednn_verbose,v1,primitive,exec,cpu,<kind>,<implementation>,<pass>,...
+        fields = line.split(",")
+        if fields[:5] != ["onednn_verbose", "v1", "primitive", "exec", "cpu"]:
+            continue
+        algorithm = next((f[4:] for f in fields if f.startswith("alg:")), "")
+        found.append(
+            {
+                "kind": fields[5],
+                "implementation": fields[6],
+                "pass": fields[7],
+                "algorithm": algorithm,
+            }
+        )
+    return found
+
+
+def peak_memory(fn: Callable[[], object]) -> int:
+    """Most bytes held at once by what ``fn()`` allocates, over its whole run.
+
+    The profiler records every allocation and every free of PyTorch's CPU
+    allocator with its time; the peak is the largest running total, counted
+    from zero at the start (memory held before ``fn`` runs is not counted).
+    Memory a library allocates by itself, outside PyTorch's allocator, is not
+    seen.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    _quiet_profiler()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted(
+        (e.start_ns(), e.nbytes())
+        for e in prof.profiler.kineto_results.events()
+        if e.name() == "[memory]"
+    )
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return peak
+
+
+def format_time(seconds: float) -> str:
+    """``"5.12 s"``, ``"43.1 ms"`` or ``"512 µs"``."""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{1000 * seconds:.1f} ms"
+    return f"{1e6 * seconds:.0f} µs"
