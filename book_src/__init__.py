@@ -3,6 +3,7 @@
 Modules:
     layers: Conv1D, Conv2D, Conv3D as loops over window positions (ch. 1, 4, 5).
     pooling: max and average pooling as loops (chapter 2).
+    matrix: a 1D convolution as one banded, weight-tied matrix (ch. 1, 3, 6, 7).
     torch_twin: what every loop layer shares besides its loop: argument checks
         and the conversions to and from torch.nn (no chapter needs to read it).
     ladder: the steps between the loop and im2col: unbind, kernel taps (ch. 6).
