@@ -51,6 +51,9 @@ data: env ## Provide MNIST under data/ (verified by sha256; offline fallback)
 # editions at once (two Sphinx processes, one per core): the French one into
 # _build/fr, then copied to _build/html/fr, where the English pages link it.
 FR := fr
+# jupyter-book, without an import it never uses that costs each build 2 to 3 s
+# (tools/book_build.py).
+JUPYTER_BOOK := $(BIN)/python -m tools.book_build
 
 book: ## Build the HTML book, English and French, into _build/html (warnings are errors)
 	@$(MAKE) -j2 book-en book-fr
@@ -58,7 +61,7 @@ book: ## Build the HTML book, English and French, into _build/html (warnings are
 
 book-fr: env ## Build only the French book (fr/, see make i18n) into _build/html/fr
 	@mkdir -p _build
-	@$(BIN)/jupyter-book build $(FR) --path-output _build/$(FR) --builder html \
+	@$(JUPYTER_BOOK) build $(FR) --path-output _build/$(FR) --builder html \
 		--warningiserror --nitpick --keep-going > _build/book-build-$(FR).log 2>&1 || { \
 		tail -n 30 _build/book-build-$(FR).log; \
 		echo "make book-fr failed: the full log is _build/book-build-$(FR).log"; exit 1; }
@@ -67,7 +70,7 @@ book-fr: env ## Build only the French book (fr/, see make i18n) into _build/html
 
 book-en: env data ## Build only the English book into _build/html
 	@mkdir -p _build
-	@$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going \
+	@$(JUPYTER_BOOK) build . --builder html --warningiserror --nitpick --keep-going \
 		2>&1 | tee _build/book-build.log || { \
 		echo "make book failed: the full log is _build/book-build.log"; exit 1; }
 
