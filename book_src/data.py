@@ -96,9 +96,10 @@ def default_root() -> Path:
     """Return the folder that holds ``MNIST/raw/``.
 
     ``$BOOK_SRC_DATA`` if set; otherwise the ``data/`` folder at the top of the
-    repository that contains the current directory (the first folder, walking
-    up, that holds ``_toc.yml``), so chapters run from ``chapters/`` find it;
-    otherwise ``./data``.
+    repository that contains the current directory (the outermost folder, walking
+    up, that holds ``_toc.yml``: the French edition's ``fr/`` has one too), so
+    chapters run from ``chapters/`` or ``fr/chapters/`` find it; otherwise
+    ``./data``.
 
     Returns:
         The data root, absolute.
@@ -107,10 +108,10 @@ def default_root() -> Path:
     if env:
         return Path(env).expanduser().absolute()
     cwd = Path.cwd()
-    for folder in (cwd, *cwd.parents):
-        if (folder / "_toc.yml").is_file():
-            return folder / "data"
-    return cwd / "data"
+    books = [
+        folder for folder in (cwd, *cwd.parents) if (folder / "_toc.yml").is_file()
+    ]
+    return books[-1] / "data" if books else cwd / "data"
 
 
 def _sha256_file(path: Path) -> str:

@@ -98,6 +98,11 @@ def _link(uri: str, children: Iterable[nodes.Node]) -> nodes.paragraph:
     return nodes.paragraph("", "", reference)
 
 
+def _label(app: Sphinx, english: str) -> str:
+    """A label in the build's language (``book_strings``, tools/language_switch.py)."""
+    return (getattr(app.config, "book_strings", None) or {}).get(english, english)
+
+
 def _fill(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Replace each placeholder with the list (``doctree-resolved``)."""
     placeholders = list(doctree.findall(exercise_list))
@@ -117,11 +122,20 @@ def _fill(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             item += items
             chapters += item
         number = ".".join(map(str, entry["number"]))
-        text = [nodes.Text(f"Exercise {number}".strip())]
+        text = [
+            nodes.Text(_label(app, "Exercise {number}").format(number=number).strip())
+        ]
         if entry["title"]:
-            text += [nodes.Text(": "), *(n.deepcopy() for n in entry["title"])]
+            text += [
+                nodes.Text(_label(app, ": ")),
+                *(n.deepcopy() for n in entry["title"]),
+            ]
         items += nodes.list_item("", _link(f"{page}#{entry['label']}", text))
-    content = chapters if len(chapters) else nodes.paragraph("", "No exercises yet.")
+    content = (
+        chapters
+        if len(chapters)
+        else nodes.paragraph("", _label(app, "No exercises yet."))
+    )
     for placeholder in placeholders:
         placeholder.replace_self(content.deepcopy())
 

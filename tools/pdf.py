@@ -25,7 +25,11 @@
    The extension also lets the ``singlehtml`` builder render every node the
    ``html`` builder renders (see ``_inherit_html_handlers``).
 
-Usage: ``python -m tools.pdf [--no-build] [--site _build/html]``.
+3. **The French edition** (``--book fr``): the same from ``fr/`` (made by
+   ``make i18n``), into ``_build/pdf/fr/conv-from-scratch.pdf``, copied to the root
+   of the French site, ``_build/html/fr/``, whose pages link it the same way.
+
+Usage: ``python -m tools.pdf [--book en|fr] [--no-build] [--site _build/html]``.
 """
 
 from __future__ import annotations
@@ -48,6 +52,10 @@ PDF_PATH = PDF_DIR / PDF_NAME
 SINGLEHTML_OUTPUT = PDF_DIR / "src"
 SINGLEHTML = SINGLEHTML_OUTPUT / "_build" / "singlehtml"
 SITE = ROOT / "_build" / "html"
+#: The editions: the folder of the book (its _config.yml and _toc.yml), relative to
+#: the repository, and where its PDF and its site go, relative to _build/pdf and
+#: _build/html ("" for the English book).
+EDITIONS = {"en": "", "fr": "fr"}
 TIMEOUT_MS = 120_000
 
 #: Styles added for the printout only (the site keeps its own look):
@@ -96,12 +104,17 @@ def _add_download_entry(
                 {
                     "type": "link",
                     "url": context["pathto"](PDF_NAME, 1),
-                    "text": "Whole book (.pdf)",
-                    "tooltip": "Download the whole book as one PDF",
+                    "text": _label(app, "Whole book (.pdf)"),
+                    "tooltip": _label(app, "Download the whole book as one PDF"),
                     "icon": "fas fa-book",
                     "label": "download-book-pdf-button",
                 }
             )
+
+
+def _label(app: Any, english: str) -> str:
+    """A label in the build's language (``book_strings``, tools/language_switch.py)."""
+    return (getattr(app.config, "book_strings", None) or {}).get(english, english)
 
 
 def _inherit_html_handlers(app: Any) -> None:
@@ -131,7 +144,7 @@ def setup(app: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ making the PDF
 
 
-def build_singlehtml() -> Path:
+def build_singlehtml(book: Path = ROOT, output: Path = SINGLEHTML_OUTPUT) -> Path:
     """Build the book into one HTML page, with the flags of ``make book``.
 
     Returns the page. Raises ``subprocess.CalledProcessError`` if the build fails.
@@ -140,21 +153,21 @@ def build_singlehtml() -> Path:
     command = [
         str(jupyter_book),
         "build",
-        str(ROOT),
+        str(book),
         "--builder",
         "singlehtml",
         "--path-output",
-        str(SINGLEHTML_OUTPUT),
+        str(output),
         "--warningiserror",
         "--nitpick",
         "--keep-going",
         "--quiet",
     ]
     subprocess.run(command, check=True, cwd=ROOT)
-    return root_page()
+    return root_page(output / "_build" / "singlehtml", book)
 
 
-def root_page() -> Path:
+def root_page(singlehtml: Path = SINGLEHTML, book: Path = ROOT) -> Path:
     """The single HTML page, copied to ``SINGLEHTML/book.html``; returns that copy.
 
     Sphinx names the page after the root document of ``_toc.yml``
@@ -164,14 +177,14 @@ def root_page() -> Path:
     sys.path.insert(0, str(ROOT))
     from tools.sphinx_ext import read_toc
 
-    built = SINGLEHTML / f"{read_toc(ROOT / '_toc.yml')[0]}.html"
-    page = SINGLEHTML / "book.html"
+    built = singlehtml / f"{read_toc(book / '_toc.yml')[0]}.html"
+    page = singlehtml / "book.html"
     shutil.copyfile(built, page)
     return page
 
 
-def print_pdf(page_path: Path, pdf_path: Path) -> list[str]:
-    """Print ``page_path`` (under ``SINGLEHTML``) to ``pdf_path`` with Chromium.
+def print_pdf(page_path: Path, pdf_path: Path, folder: Path = SINGLEHTML) -> list[str]:
+    """Print ``page_path`` (under ``folder``) to ``pdf_path`` with Chromium.
 
     Returns the requests to other hosts that were refused (there should be none).
     """
@@ -186,8 +199,8 @@ def print_pdf(page_path: Path, pdf_path: Path) -> list[str]:
     if chromium is None:
         raise SystemExit("no Chromium: run `python3 -m tools.sysdeps` (make test does)")
     blocked: list[str] = []
-    relative = page_path.relative_to(SINGLEHTML).as_posix()
-    with serving(SINGLEHTML) as url, sync_playwright() as playwright:
+    relative = page_path.relative_to(folder).as_posix()
+    with serving(folder) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
         )
@@ -268,25 +281,39 @@ def main(argv: list[str] | None = None) -> int:
         default=SITE,
         help="HTML site to copy the PDF into (skipped if it does not exist)",
     )
+    parser.add_argument(
+        "--book",
+        choices=sorted(EDITIONS),
+        default="en",
+        help="which edition: en (the book at the root) or fr (fr/, see make i18n)",
+    )
     args = parser.parse_args(argv)
+    folder = EDITIONS[args.book]
+    book, pdf_path = ROOT / folder, PDF_DIR / folder / PDF_NAME
+    output = PDF_DIR / folder / "src"
+    singlehtml = output / "_build" / "singlehtml"
+    site = args.site / folder
 
     started = time.perf_counter()
-    page_path = root_page() if args.no_build else build_singlehtml()
+    if args.no_build:
+        page_path = root_page(singlehtml, book)
+    else:
+        page_path = build_singlehtml(book, output)
     built = time.perf_counter()
-    blocked = print_pdf(page_path, PDF_PATH)
+    blocked = print_pdf(page_path, pdf_path, singlehtml)
     if blocked:
         print("requests to other hosts were refused:", *blocked, sep="\n  ")
         return 1
-    pages = page_count(PDF_PATH)
+    pages = page_count(pdf_path)
     print(
-        f"{PDF_PATH.relative_to(ROOT)}: {pages} pages, "
-        f"{PDF_PATH.stat().st_size / 1e6:.1f} MB "
+        f"{pdf_path.relative_to(ROOT)}: {pages} pages, "
+        f"{pdf_path.stat().st_size / 1e6:.1f} MB "
         f"(singlehtml build {built - started:.0f} s, "
         f"printing {time.perf_counter() - built:.0f} s)"
     )
-    if args.site.is_dir():
-        shutil.copy2(PDF_PATH, args.site / PDF_NAME)
-        print(f"copied to {args.site / PDF_NAME}")
+    if site.is_dir():
+        shutil.copy2(pdf_path, site / PDF_NAME)
+        print(f"copied to {site / PDF_NAME}")
     return 0
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -305,11 +305,14 @@ def _format_date(value: Any) -> str | None:
         return str(value)
 
 
-def _hardware_line(execution: dict[str, Any]) -> str | None:
+def _hardware_line(
+    execution: dict[str, Any], label: Callable[[str], str] = str
+) -> str | None:
     """Summarise ``metadata["book_src"]["execution"]`` as one line, or ``None``.
 
     Reads the keys that ``tools/notebooks.py`` writes: ``cpu``, ``cores``,
     ``threads``, ``gpu``, ``torch`` and ``python``; any of them may be missing.
+    ``label`` translates the nouns "core" and "thread" (French edition).
     """
 
     def count(key: str, noun: str) -> str | None:
@@ -321,8 +324,8 @@ def _hardware_line(execution: dict[str, Any]) -> str | None:
     gpu = execution.get("gpu")
     parts = [
         str(execution["cpu"]) if execution.get("cpu") else None,
-        count("cores", "core"),
-        count("threads", "thread"),
+        count("cores", label("core")),
+        count("threads", label("thread")),
         f"GPU {gpu}" if gpu and str(gpu).lower() != "none" else None,
         f"torch {execution['torch']}" if execution.get("torch") else None,
         f"Python {execution['python']}" if execution.get("python") else None,
@@ -330,13 +333,16 @@ def _hardware_line(execution: dict[str, Any]) -> str | None:
     return ", ".join(part for part in parts if part) or None
 
 
-def notebook_stats(notebook: dict[str, Any]) -> NotebookStats:
+def notebook_stats(
+    notebook: dict[str, Any], label: Callable[[str], str] = str
+) -> NotebookStats:
     """Collect the execution statistics of a notebook read as JSON.
 
     Tolerates any missing or malformed field: what cannot be read stays ``None``.
 
     Args:
         notebook: the notebook, as ``json.load`` returns it (nbformat 4).
+        label: translates the labels of the hardware line (French edition).
     """
     stats = NotebookStats()
     total = 0.0
@@ -367,11 +373,13 @@ def notebook_stats(notebook: dict[str, Any]) -> NotebookStats:
     stats.date = _format_date(execution.get("date"))
     if stats.date is None and last_end is not None:
         stats.date = last_end.date().isoformat()
-    stats.hardware = _hardware_line(execution)
+    stats.hardware = _hardware_line(execution, label)
     return stats
 
 
-def read_notebook_stats(path: Path) -> NotebookStats | None:
+def read_notebook_stats(
+    path: Path, label: Callable[[str], str] = str
+) -> NotebookStats | None:
     """Read a notebook file and return its statistics (``None`` if unreadable)."""
     try:
         with path.open(encoding="utf-8") as handle:
@@ -387,7 +395,7 @@ def read_notebook_stats(path: Path) -> NotebookStats | None:
         return None
     if not isinstance(notebook, dict):
         return None
-    return notebook_stats(notebook)
+    return notebook_stats(notebook, label)
 
 
 def toc_docnames(app: Sphinx) -> list[str]:
@@ -507,6 +515,16 @@ class ExecutionStatistics(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         """Read the chapter notebooks and return the table."""
+
+        def label(english: str) -> str:
+            # The French edition's labels (book_strings, tools/language_switch.py).
+            strings = getattr(self.config, "book_strings", None) or {}
+            return strings.get(english, english)
+
+        def duration(seconds: float) -> str:
+            return _nowrap(format_duration(seconds).replace(".", label(".")))
+
+        not_recorded = label(NOT_RECORDED)
         chapters: list[tuple[str, Path]] = []
         for docname in toc_docnames(self.env.app):
             path = Path(self.env.doc2path(docname))
@@ -514,7 +532,9 @@ class ExecutionStatistics(SphinxDirective):
                 chapters.append((docname, path))
         if not chapters:
             return [
-                nodes.paragraph("", "No notebook is listed in the table of contents.")
+                nodes.paragraph(
+                    "", label("No notebook is listed in the table of contents.")
+                )
             ]
 
         rows: list[list[nodes.Node]] = []
@@ -523,36 +543,41 @@ class ExecutionStatistics(SphinxDirective):
         any_time = False
         for docname, path in chapters:
             self.env.note_dependency(str(path))  # rebuild when a chapter is re-run
-            stats = read_notebook_stats(path) or NotebookStats()
+            stats = read_notebook_stats(path, label) or NotebookStats()
             total_cells += stats.code_cells
             if stats.seconds is None:
-                run_time = _nowrap(NOT_RECORDED)
+                run_time = _nowrap(not_recorded)
             else:
                 any_time = True
                 total_seconds += stats.seconds
-                run_time = _nowrap(format_duration(stats.seconds))
+                run_time = duration(stats.seconds)
                 if stats.timed_cells < stats.code_cells:
-                    run_time += f" ({stats.timed_cells} of {stats.code_cells} timed)"
+                    run_time += label(" ({timed} of {cells} timed)").format(
+                        timed=stats.timed_cells, cells=stats.code_cells
+                    )
             rows.append(
                 [
                     chapter_title(docname=docname),
                     nodes.Text(str(stats.code_cells)),
                     nodes.Text(run_time),
-                    nodes.Text(_nowrap(stats.date or NOT_RECORDED)),
-                    nodes.Text(stats.hardware or NOT_RECORDED),
+                    nodes.Text(_nowrap(stats.date or not_recorded)),
+                    nodes.Text(stats.hardware or not_recorded),
                 ]
             )
-        total_time = format_duration(total_seconds) if any_time else NOT_RECORDED
+        total_time = duration(total_seconds) if any_time else _nowrap(not_recorded)
         rows.append(
             [
-                nodes.strong("", "Total"),
+                nodes.strong("", label("Total")),
                 nodes.strong("", str(total_cells)),
-                nodes.strong("", _nowrap(total_time)),
+                nodes.strong("", total_time),
                 nodes.Text(""),
                 nodes.Text(""),
             ]
         )
-        header = ["Chapter", "Code cells", "Run time", "Executed on", "Hardware"]
+        header = [
+            label(text)
+            for text in ("Chapter", "Code cells", "Run time", "Executed on", "Hardware")
+        ]
         return [_table(header, rows)]
 
 

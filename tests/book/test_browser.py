@@ -74,7 +74,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tools.browser import CHROMIUM_ARGS, find_chromium
 from tools.pdf import PDF_NAME
 
-from book_helpers import repository_url, toc_docnames
+from book_helpers import english_left, repository_url, toc_docnames
 from helpers import ROOT, serving
 
 pytestmark = pytest.mark.browser
@@ -87,9 +87,10 @@ ALLOWED_REMOTE_HOSTS: frozenset[str] = frozenset()
 #: Pages of ``_build/html`` that are not tested, and why: Sphinx's generated index
 #: and search pages hold none of the book's content, and ``index.html`` is only a
 #: redirect to the landing page (checked by ``test_index_redirects_to_landing_page``).
-#: Folders ``_static``, ``_sources``, ``_images`` and ``_downloads`` hold assets.
+#: Folders ``_static``, ``_sources``, ``_images`` and ``_downloads`` hold assets;
+#: ``fr`` is the French edition, tested in its own section at the end.
 EXCLUDED_PAGES = frozenset({"index.html", "genindex.html", "search.html"})
-EXCLUDED_DIRS = frozenset({"_static", "_sources", "_images", "_downloads"})
+EXCLUDED_DIRS = frozenset({"_static", "_sources", "_images", "_downloads", "fr"})
 #: The branch that the Binder and Colab buttons must open.
 BRANCH = "main"
 VIEWPORT = {"width": 1280, "height": 900}
@@ -900,4 +901,116 @@ def test_quiz_gives_feedback(
     assert not visit.page_errors and not visit.blocked, (
         visit.page_errors,
         visit.blocked,
+    )
+
+
+# ------------------------------------------------------------ the French edition
+#
+# The French book (fr/, made by `make i18n`) is built into _build/html/fr by `make
+# book`. Its pages get the checks of the English ones (test_page: images, math,
+# launch buttons to the French notebooks, links, console, network, axe-core in
+# light mode), plus the language switch both ways, the French quiz, French search,
+# and no English sentence left in what a reader sees once the page has run.
+
+FRENCH = "fr"
+#: Pages not translated yet (locales/fr/PENDING): English is expected there.
+FRENCH_PENDING = {
+    line.split("#", 1)[0].strip()
+    for line in (ROOT / "locales" / FRENCH / "PENDING").read_text().splitlines()
+} - {""}
+
+
+def _french_param(docname: str) -> object:
+    pending = docname in FRENCH_PENDING
+    marks = [pytest.mark.xfail(strict=True, reason="translation pending")] * pending
+    return pytest.param(docname, marks=marks, id=docname)
+
+
+def test_every_french_page_is_tested(site: Path) -> None:
+    french = {
+        p.relative_to(site / FRENCH).as_posix()
+        for p in (site / FRENCH).rglob("*.html")
+        if p.relative_to(site / FRENCH).parts[0] not in EXCLUDED_DIRS
+    }
+    assert french == {f"{docname}.html" for docname in toc_docnames()} | EXCLUDED_PAGES
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_french_page(
+    docname: str, site: Path, server: str, tab: tuple[Page, Visit]
+) -> None:
+    """Every check of ``test_page``, on the French page."""
+    test_page(f"{FRENCH}/{docname}", site, server, tab)
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_language_switch_both_ways(
+    docname: str, server: str, tab: tuple[Page, Visit]
+) -> None:
+    """The switch leads to the same page in the other language, and back."""
+    page, visit = tab
+    switch = page.locator("a.language-switch")
+    page.goto(f"{server}/{docname}.html", wait_until="load")
+    assert switch.get_attribute("hreflang") == FRENCH
+    switch.click()
+    page.wait_for_url(f"{server}/{FRENCH}/{docname}.html")
+    assert page.evaluate("document.documentElement.lang") == FRENCH
+    assert switch.get_attribute("hreflang") == "en"
+    switch.click()
+    page.wait_for_url(f"{server}/{docname}.html")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert not visit.blocked and not visit.page_errors, (
+        visit.blocked,
+        visit.page_errors,
+    )
+
+
+@pytest.mark.parametrize(
+    "docname", [_french_param(d) for d in toc_docnames()] + ["search", "genindex"]
+)
+def test_no_english_left_on_the_french_page(
+    docname: str, server: str, tab: tuple[Page, Visit]
+) -> None:
+    """No English sentence or label in the page as a reader gets it, quiz drawn."""
+    page, _ = tab
+    page.goto(f"{server}/{FRENCH}/{docname}.html", wait_until="load")
+    if is_notebook(docname):
+        page.wait_for_selector(".Quiz[data-qnum] .Feedback", state="attached")
+    left = english_left(page.content(), f"{docname}.html", FRENCH_PENDING)
+    assert not left, f"fr/{docname}: English left:\n  " + "\n  ".join(left[:40])
+
+
+@pytest.mark.parametrize(
+    "docname",
+    [d for d in toc_docnames() if is_notebook(d) and d not in FRENCH_PENDING],
+)
+def test_french_quiz_gives_feedback(
+    docname: str, server: str, tab: tuple[Page, Visit]
+) -> None:
+    """``test_quiz_gives_feedback`` on the French page, with the French quiz."""
+    test_quiz_gives_feedback(f"{FRENCH}/{docname}", server, tab)
+
+
+def test_french_search_finds_french_words(tab: tuple[Page, Visit], server: str) -> None:
+    """French search, offline: "séquence" (the page says "séquences", the French
+    stemmer finds it) opens chapter 5 in French."""
+    page, visit = tab
+    chapter = "chapters/05_conv3d_video"
+    assert chapter not in FRENCH_PENDING
+    page.goto(f"{server}/{FRENCH}/{toc_docnames()[0]}.html", wait_until="load")
+    page.keyboard.press("Control+k")
+    field = page.locator("#pst-search-dialog input[name=q]")
+    field.fill("séquence")
+    field.press("Enter")
+    page.wait_for_url(f"{server}/{FRENCH}/search.html?q=*")
+    page.wait_for_selector("#search-results .search-summary")
+    results = page.locator("#search-results ul.search li a")
+    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+    assert any(h.startswith(f"{chapter}.html") for h in hrefs), hrefs
+    page.locator(f'#search-results a[href^="{chapter}.html"]').first.click()
+    page.wait_for_url(f"{server}/{FRENCH}/{chapter}.html*")
+    assert "séquences" in page.locator("article").inner_text()
+    assert not visit.blocked and not visit.console_errors, (
+        visit.blocked,
+        visit.console_errors,
     )

@@ -152,3 +152,40 @@ def test_site_links_to_the_same_file(pdf: Path) -> None:
         encoding="utf-8"
     )
     assert f'href="../{PDF_NAME}"' in chapter, "no link to the PDF in the site"
+
+
+# ------------------------------------------------------------ the French edition
+
+FR_PDF = PDF_PATH.parent / "fr" / PDF_NAME
+
+
+@pytest.fixture(scope="module")
+def fr_pdf() -> Path:
+    if not FR_PDF.is_file():
+        pytest.fail(f"{FR_PDF} is missing: run `make pdf`")
+    stale = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "fr").rglob("*")
+        if p.is_file() and p.stat().st_mtime > FR_PDF.stat().st_mtime
+    ]
+    assert not stale, f"the French PDF is older than {stale}: run `make pdf`"
+    return FR_PDF
+
+
+def test_french_pdf_has_every_page(fr_pdf: Path) -> None:
+    document = pdfium.PdfDocument(fr_pdf)
+    assert len(document) >= len(toc_docnames())
+    assert pdfium_c.FPDFCatalog_IsTagged(document.raw), "the PDF has no structure"
+    raw_text = "\n".join(page.get_textpage().get_text_range() for page in document)
+    assert not RAW_TEX.search(raw_text), "TeX source left in the French PDF"
+    text = normalize(raw_text)
+    for docname in toc_docnames():
+        words = normalize(title(f"fr/{docname}")).replace("*", "")
+        assert words in text, f"fr/{docname}: title {words!r} not in the French PDF"
+
+
+def test_french_site_links_the_french_pdf(fr_pdf: Path) -> None:
+    site = ROOT / "_build" / "html" / "fr"
+    assert (site / PDF_NAME).read_bytes() == fr_pdf.read_bytes()
+    landing = (site / f"{toc_docnames()[0]}.html").read_text(encoding="utf-8")
+    assert f'href="../{PDF_NAME}"' in landing, "the French landing page links its PDF"
