@@ -146,6 +146,7 @@ PROSE_DIRECTIVES = frozenset(
         "error",
         "seealso",
         "figure",
+        "glossary",  # each term with its definition is one unit
     }
 )
 #: Prose directives whose argument is a title (translated).
