@@ -243,14 +243,20 @@ def grouped_linear(
 
 
 class Conv1D(ConvNd):
-    """1D convolution, input ``(N, C_in, L)`` or ``(C_in, L)`` (chapter 1)."""
+    """1D convolution as a loop over window positions (chapter 1).
+
+    Mirrors ``torch.nn.Conv1d``: input ``(N, C_in, L)`` or ``(C_in, L)``.
+    """
 
     ndim = 1
     torch_class = nn.Conv1d
 
 
 class Conv2D(ConvNd):
-    """2D convolution, input ``(N, C_in, H, W)`` or ``(C_in, H, W)`` (chapter 4)."""
+    """2D convolution as a loop over window positions (chapter 4).
+
+    Mirrors ``torch.nn.Conv2d``: input ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
+    """
 
     ndim = 2
     torch_class = nn.Conv2d

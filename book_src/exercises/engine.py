@@ -142,28 +142,28 @@ def diagnose(cases: Sequence[Case], mistakes: Iterable[Mistake]) -> str | None:
     return next((m.hint for m in mistakes if matches(m, cases)), None)
 
 
+#: Hints for a learner whose code raised, by a piece of the error message.
+ERROR_HINTS = {
+    "shapes cannot be multiplied": "a window reached the Linear with the wrong "
+    "number of numbers: each window must hold in_channels * kernel_size of them "
+    "(check the slice and the loop's range: a window that runs past the end is cut "
+    "short)",
+    "return_types": "torch.max(t, dim=...) returns a pair (values, indices): keep "
+    ".values (or [0])",
+    "is invalid for input of size": "a reshape got the wrong number of elements: "
+    "reshape to the output size that the formula floor((L + 2p - k) / s) + 1 gives",
+}
+
+
 def error_hint(cases: Sequence[Case]) -> str | None:
-    """A hint for a learner whose code raised, read from the error itself."""
+    """A hint for a learner whose code raised, read from the first error."""
     raised = [case.got.message for case in cases if isinstance(case.got, Raised)]
     if not raised:
         return None
-    if "shapes cannot be multiplied" in raised[0]:
-        return (
-            "a window reached the Linear with the wrong number of numbers: each "
-            "window must hold in_channels * kernel_size of them (check the slice and "
-            "the loop's range: a window that runs past the end is cut short)"
-        )
-    if "return_types" in raised[0]:
-        return (
-            "torch.max(t, dim=...) returns a pair (values, indices): keep "
-            ".values (or [0])"
-        )
-    if "is invalid for input of size" in raised[0]:
-        return (
-            "a reshape got the wrong number of elements: reshape to the output size "
-            "that the formula floor((L + 2p - k) / s) + 1 gives"
-        )
-    return "your code raised an error: read the message on the FAIL line above"
+    return next(
+        (hint for key, hint in ERROR_HINTS.items() if key in raised[0]),
+        "your code raised an error: read the message on the FAIL line above",
+    )
 
 
 def run_checks(
