@@ -9,18 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from book_src.exercises.engine import (
-    Case,
-    Mistake,
-    Raised,
-    attempt,
-    check_callable,
-    describe,
-    diagnose,
-    error_hint,
-    run_checks,
-    same,
-)
+from book_src.exercises import engine
+from book_src.exercises.engine import Case, Mistake, Raised
 
 #: (N, C_in, C_out, L, kernel_size, stride, padding); stride None: not passed.
 SETUPS = [
@@ -170,7 +160,7 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
     of. Returns True when every configuration matches autograd's gradients of
     ``F.conv1d``; raises a TypeError if ``fn`` is not callable.
     """
-    name = check_callable(
+    name = engine.check_callable(
         fn,
         "check_conv1d_backward",
         "fn(x, weight, bias, grad_output, stride=1, padding=0)",
@@ -192,7 +182,7 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
         config = dict(**inputs, grad_output=grad_output, k=k, s=s, p=p)
         case = Case(label, config, (x.grad, weight.grad, bias.grad))
         args = [t.clone() for t in (*inputs.values(), grad_output)]
-        got = attempt(fn, *args, **kwargs)
+        got = engine.attempt(fn, *args, **kwargs)
         case.got = tuple(got) if isinstance(got, list) else got
         if isinstance(case.got, Raised):
             case.problem = f"raised {case.got.message}"
@@ -206,7 +196,7 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
             case.problem = "; ".join(
                 f"{grad} {problem}"
                 for grad, g, e in zip(NAMES, case.got, case.expected)
-                if (problem := describe(g, e))
+                if (problem := engine.describe(g, e))
             )
         case.result = "the three gradients match"
         return case
@@ -219,11 +209,11 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
             for part in parts:
                 if isinstance(part.got, tuple):
                     part.got = part.got[index]
-                part.problem = "" if same(part.got, part.expected) else "wrong"
+                part.problem = "" if engine.same(part.got, part.expected) else "wrong"
             wrong = [p for p in parts if p.problem and not isinstance(p.got, Raised)]
             if not wrong:
                 continue
-            if found := diagnose(parts, MISTAKES[index]):
+            if found := engine.diagnose(parts, MISTAKES[index]):
                 hints.append(found)
             elif any(part.got is None for part in wrong):
                 hints.append(f"{grad} missing: return it as a tensor, not None")
@@ -244,7 +234,7 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
             return (
                 "return the three gradients: return grad_input, grad_weight, grad_bias"
             )
-        return error_hint(cases)
+        return engine.error_hint(cases)
 
     title = f"Checking {name} against autograd of F.conv1d, in float64:"
-    return run_checks(title, "autograd", SETUPS, run, hint)
+    return engine.run_checks(title, "autograd", SETUPS, run, hint)

@@ -5,16 +5,8 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable
 
-from book_src.exercises.engine import (
-    Case,
-    Mistake,
-    Raised,
-    attempt,
-    check_callable,
-    diagnose,
-    error_hint,
-    run_checks,
-)
+from book_src.exercises import engine
+from book_src.exercises.engine import Case, Mistake, Raised
 from book_src.layers import output_size
 
 #: (length, kernel_size, stride, padding): odd and even lengths, strides, paddings.
@@ -83,14 +75,14 @@ def check_output_size(fn: Callable[[int, int, int, int], int]) -> bool:
     Returns True when ``fn`` gives the right int everywhere; raises a TypeError if
     ``fn`` is not callable.
     """
-    name = check_callable(
+    name = engine.check_callable(
         fn, "check_output_size", "fn(length, kernel_size, stride, padding)"
     )
 
     def run(args: tuple[int, int, int, int]) -> Case:
         length, k, s, p = args
         case = Case(f"{name}{args}", {"args": args}, output_size(length, k, s, p))
-        case.got = got = attempt(fn, *args)
+        case.got = got = engine.attempt(fn, *args)
         if isinstance(got, Raised):
             case.problem = f"raised {got.message}"
         elif isinstance(got, bool) or not isinstance(got, numbers.Integral):
@@ -110,11 +102,11 @@ def check_output_size(fn: Callable[[int, int, int, int], int]) -> bool:
                 "rounds down and keeps an int"
             )
         return (
-            diagnose(cases, MISTAKES)
-            or error_hint(cases)
+            engine.diagnose(cases, MISTAKES)
+            or engine.error_hint(cases)
             or "count the window starts 0, s, 2s, ... up to L + 2p - k: "
             "floor((L + 2p - k) / s) + 1"
         )
 
     title = f"Checking {name}(length, kernel_size, stride, padding):"
-    return run_checks(title, "output_size", CASES, run, hint)
+    return engine.run_checks(title, "output_size", CASES, run, hint)
