@@ -253,21 +253,21 @@ def check_layer(
     setups: Sequence[LayerSetup],
     reference: Callable[[LayerSetup], tuple[Case, tuple, dict, Callable | None]],
     mistakes: Sequence[Mistake],
+    example: str,
     **hints: str,
 ) -> bool:
     """Check the layer class ``cls`` against ``twin`` on ``setups``.
 
     ``reference(setup)`` gives the case (its ``config`` holds the batched input
     ``xb``), the constructor's arguments, and ``prepare(layer)``, which copies the
-    reference weights in or says what is wrong with the layer. ``hints``: the
-    ``example`` of an instance, the ``construction`` arguments, a ``generic`` hint,
-    and for a convolution its ``structure`` and the name of its output ``sizes``.
+    reference weights in or says what is wrong with the layer. ``example`` shows a
+    call that makes an instance; ``hints`` are :func:`layer_hint`'s.
     """
     if not isinstance(cls, type):
         if isinstance(cls, nn.Module):
             raise TypeError(
                 f"{checker} expects the class itself, not an instance: write "
-                f"{checker}({type(cls).__name__}), not {checker}({hints['example']})"
+                f"{checker}({type(cls).__name__}), not {checker}({example})"
             )
         raise TypeError(f"{checker} expects a class, got {type(cls).__name__} {cls!r}")
     hints["construction"] = cls.__name__ + hints["construction"]
@@ -324,12 +324,14 @@ def layer_hint(
     generic: str,
     structure: str = "",
     sizes: str = "length",
-    **_: str,
 ) -> str:
     """The hint of a layer check: the batched configurations, then the unbatched.
 
-    A known mistake is looked for on the batched configurations alone, so that a
-    layer with one mistake there and no support for unbatched input gets both hints.
+    ``construction`` is the constructor's signature, ``generic`` the hint where no
+    mistake is known; a convolution has its ``structure`` (the one Linear) and
+    the name of its output ``sizes``. A known mistake is looked for on the batched
+    configurations alone, so that a layer with one mistake there and no support for
+    unbatched input gets both hints.
     """
     built = [case for case in cases if case.broken == "construction"]
     if built:
