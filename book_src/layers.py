@@ -3,12 +3,9 @@
 A convolution slides a window over its input and, at every window position,
 applies the same small fully connected layer: one ``nn.Linear`` called ``kernel``
 with ``in_channels // groups * prod(kernel_size)`` inputs and ``out_channels``
-outputs. :meth:`ConvNd.convolve` is that loop; one loop serves 1, 2 and 3
-dimensions (a position is ``(i,)``, ``(i, j)`` or ``(t, i, j)``). Constructors
-mirror ``torch.nn`` (argument names, order, defaults), which lets the tests
-compare every output and gradient with PyTorch's. Pooling layers are in
-:mod:`book_src.pooling`; the argument checks and ``from_torch`` / ``to_torch`` in
-:mod:`book_src.torch_twin`.
+outputs. :meth:`ConvNd.convolve` is that loop, in 1, 2 and 3 dimensions.
+Constructors mirror ``torch.nn``'s, so the tests compare every output and gradient
+with PyTorch's; the argument checks are in :mod:`book_src.torch_twin`.
 """
 
 from __future__ import annotations
@@ -30,10 +27,7 @@ class ConvNd(TorchTwin):
     """A convolution: one ``nn.Linear``, ``self.kernel``, applied at every window.
 
     :class:`Conv1D`, :class:`Conv2D` and :class:`Conv3D` fix the number of
-    dimensions. The arguments are ``torch.nn.Conv1d``'s: ``in_channels``,
-    ``out_channels``, ``kernel_size``, ``stride``, ``padding`` (an int, a tuple,
-    ``'valid'`` or ``'same'``), ``dilation``, ``groups``, ``bias``,
-    ``padding_mode``, ``device`` and ``dtype``.
+    dimensions; the arguments are ``torch.nn.Conv1d``'s.
     """
 
     def __init__(
@@ -157,11 +151,9 @@ class ConvNd(TorchTwin):
     # --- Argument checks and the torch.nn layout ------------------------------
 
     def set_padding(self, padding: str | IntOrTuple) -> None:
-        """Store ``padding`` as given (like torch.nn) and ``padding_sides``.
+        """Store ``padding`` as given and its (left, right) ``padding_sides``.
 
-        ``padding_sides`` holds the (left, right) amounts of every spatial
-        dimension: ``'same'`` pads ``d * (k - 1)`` in all, the odd element on
-        the right.
+        ``'same'`` pads ``d * (k - 1)`` in all, the odd element on the right.
         """
         if padding == "valid":
             sides = [(0, 0)] * self.ndim
@@ -214,10 +206,10 @@ def output_size(
 ) -> int:
     """Number of window positions along one dimension (chapter 1).
 
-    ``floor((length + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``.
-    With ``ceil_mode`` (pooling, chapter 2) the division rounds up, but, as in
-    PyTorch, a last window that would start in the right padding is dropped.
-    Returns 0 when the kernel does not fit.
+    ``floor((length + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``,
+    or 0 when the kernel does not fit. With ``ceil_mode`` (pooling) the division
+    rounds up, but, as in PyTorch, a last window starting in the right padding is
+    dropped.
     """
     span = dilation * (kernel_size - 1) + 1  # how far one window reaches
     room = length + 2 * padding - span  # how far its start can travel
@@ -236,18 +228,10 @@ def grouped_linear(
 ) -> Tensor:
     """A Linear without bias whose inputs and outputs are split into ``groups``.
 
-    Group ``g`` of the output is group ``g`` of the input through its own rows of
-    ``weight``, ``(groups * o, i)``: rows ``g * o`` to ``(g + 1) * o``.
-
-    Args:
-        x: ``(N, groups * i)``; ``(N, groups * o)`` with ``transpose``.
-        weight: the Linear's matrix, ``(groups * o, i)``.
-        groups: how many groups.
-        transpose: multiply by each group's transposed rows (the way a gradient
-            flows back through the Linear, chapter 7).
-
-    Returns:
-        ``(N, groups * o)``; ``(N, groups * i)`` with ``transpose``.
+    ``x`` ``(N, groups * i)`` goes to ``(N, groups * o)``, group ``g`` through its
+    own rows of ``weight`` ``(groups * o, i)``, rows ``g * o`` to ``(g + 1) * o``.
+    With ``transpose``, ``(N, groups * o)`` goes back to ``(N, groups * i)``
+    through each group's transposed rows, as a gradient does (chapter 7).
     """
     n, (rows, inputs) = x.shape[0], weight.shape
     per_group = weight.view(groups, rows // groups, inputs)

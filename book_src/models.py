@@ -75,12 +75,8 @@ class cnn3d(nn.Module):
     """Short videos ``(N, 1, T, H, W)`` through three 3D convolutions.
 
     Convolutions 1 -> 8 -> 16 -> 32 channels, kernel 3, padding 1, stride 2 in
-    time and space, ReLU after each, then a Linear to ``num_classes`` scores.
-
-    Args:
-        clip_shape: ``(T, H, W)`` of the input clips; sizes the final Linear.
-        num_classes: number of classes to score.
-        conv: the 3D convolution class to build the network from.
+    time and space, ReLU after each, then a Linear, sized from ``clip_shape``
+    ``(T, H, W)``, to ``num_classes`` scores.
     """
 
     def __init__(

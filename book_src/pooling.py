@@ -33,14 +33,10 @@ __all__ = [
 class MaxPoolNd(TorchTwin):
     """Max pooling: the largest value of every window, one channel at a time.
 
-    Args:
-        kernel_size: window size, an int or one int per spatial dimension.
-        stride: step between two windows; ``None`` means ``kernel_size``.
-        padding: implicit ``-inf`` added on both sides, at most half the kernel.
-        dilation: spacing between the elements of one window.
-        return_indices: also return where each maximum came from, as a flat
-            index into the input's spatial dimensions (as ``torch.nn``).
-        ceil_mode: round the output size up instead of down.
+    The arguments are ``torch.nn.MaxPool1d``'s: ``stride=None`` means
+    ``kernel_size``; the padding is ``-inf``, at most half the kernel;
+    ``return_indices`` also returns where each maximum came from, as a flat index
+    into the input's spatial dimensions.
     """
 
     # The convolution's sliding window (chapter 1), unchanged.
@@ -99,14 +95,9 @@ class MaxPoolNd(TorchTwin):
 class AvgPoolNd(TorchTwin):
     """Average pooling: the mean of every window, one channel at a time.
 
-    Args:
-        kernel_size: window size, an int or one int per spatial dimension.
-        stride: step between two windows; ``None`` means ``kernel_size``.
-        padding: implicit zeros added on both sides, at most half the kernel.
-        ceil_mode: round the output size up instead of down.
-        count_include_pad: divide by the window size including the padding
-            (True) or by the number of real input elements in it (False).
-        divisor_override: if set, always divide by this number (2D and 3D only).
+    The arguments are ``torch.nn.AvgPool2d``'s: ``count_include_pad`` divides by
+    the window size including the padding (zeros), else by the number of input
+    elements in it; ``divisor_override``, if set, is always the divisor.
     """
 
     positions = ConvNd.positions

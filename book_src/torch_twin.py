@@ -1,12 +1,11 @@
 """What every loop layer shares besides its loop: checks and torch.nn conversions.
 
-The lessons live in :mod:`book_src.layers` (chapters 1, 4 and 5),
-:mod:`book_src.pooling` (chapter 2) and :mod:`book_src.transposed` (chapter 7).
-Each of their classes derives from :class:`TorchTwin`, which holds what no
-chapter needs to read: turning ``int``-or-tuple arguments into tuples and checking
-them as ``torch.nn`` does, checking inputs, and building a layer from its
-``torch.nn`` twin or the twin from the layer. Every error is a ``ValueError`` (a
-``TypeError`` for a wrong type) that says what was expected and what came.
+The layers of :mod:`book_src.layers`, :mod:`book_src.pooling` and
+:mod:`book_src.transposed` derive from :class:`TorchTwin`, which holds what no
+chapter needs to read: their arguments and inputs checked as ``torch.nn`` checks
+them, and the conversions from and to their ``torch.nn`` twin. Every error is a
+``ValueError`` (a ``TypeError`` for a wrong type) that says what was expected and
+what came.
 """
 
 from __future__ import annotations
@@ -45,10 +44,10 @@ def pad_pairs(sides: Sequence[tuple[int, int]]) -> list[int]:
 class TorchTwin(nn.Module):
     """The base of every loop layer: its checks and its ``torch.nn`` twin.
 
-    A subclass sets ``ndim`` (1, 2 or 3) and ``torch_class``, and takes the same
-    constructor arguments as ``torch_class``. A layer with weights holds them in
-    one ``nn.Linear`` called ``kernel`` and shows them in ``torch.nn``'s layout as
-    ``weight`` and ``bias``; ``linear_weight`` goes the other way.
+    A subclass sets ``ndim`` (1, 2 or 3) and ``torch_class``, whose constructor
+    arguments it takes. A layer with weights holds them in one ``nn.Linear``,
+    ``kernel``, shown in ``torch.nn``'s layout as ``weight`` and ``bias``;
+    ``linear_weight`` goes the other way.
     """
 
     ndim: ClassVar[int]
@@ -63,23 +62,19 @@ class TorchTwin(nn.Module):
         """The class name, which every error message starts with."""
         return type(self).__name__
 
-    # --- Constructor arguments ---------------------------------------------
-
     def set_window(
-        self,
-        kernel_size: IntOrTuple,
-        stride: IntOrTuple,
-        dilation: IntOrTuple,
+        self, kernel_size: IntOrTuple, stride: IntOrTuple, dilation: IntOrTuple
     ) -> None:
         """Check and store kernel size, stride and dilation: positive, one per dim."""
-        n = self.ndim
-        self.kernel_size = as_tuple(kernel_size, n, "kernel_size", self.name)
-        self.stride = as_tuple(stride, n, "stride", self.name)
-        self.dilation = as_tuple(dilation, n, "dilation", self.name)
-        for name in ("kernel_size", "stride", "dilation"):
-            values = getattr(self, name)
+        for name, value in (
+            ("kernel_size", kernel_size),
+            ("stride", stride),
+            ("dilation", dilation),
+        ):
+            values = as_tuple(value, self.ndim, name, self.name)
             if any(v <= 0 for v in values):
                 raise ValueError(f"{self.name}: {name} must be positive, got {values}")
+            setattr(self, name, values)
 
     def set_channels(
         self, in_channels: int, out_channels: int, groups: int, padding_mode: str
@@ -116,14 +111,8 @@ class TorchTwin(nn.Module):
             raise ValueError(f"{self.name}: {name} must be >= 0, got {values}")
         return values
 
-    # --- Inputs --------------------------------------------------------------
-
     def check_input(self, input: Tensor, channels: int | None) -> tuple[Tensor, bool]:
-        """Check the input's shape; add a batch dimension to an unbatched input.
-
-        Returns:
-            The batched input and whether the batch dimension was added.
-        """
+        """Check the input's shape; return it batched, and whether it was not."""
         if not isinstance(input, Tensor):
             raise TypeError(f"{self.name}: expected a torch.Tensor, got {type(input)}")
         batched = self.ndim + 2
@@ -156,8 +145,6 @@ class TorchTwin(nn.Module):
                     f"(input {size}) in spatial dimension {dim}"
                 )
 
-    # --- The torch.nn twin ---------------------------------------------------
-
     @classmethod
     def from_torch(cls, module: nn.Module) -> TorchTwin:
         """Build the loop layer with the same arguments (and weights) as ``module``."""
@@ -166,32 +153,22 @@ class TorchTwin(nn.Module):
                 f"{cls.__name__}.from_torch expects a {cls.torch_class.__name__}, "
                 f"got {type(module).__name__}"
             )
-        names = list(inspect.signature(cls.__init__).parameters)[1:]
-        args = {name: getattr(module, name) for name in names if hasattr(module, name)}
-        weight = getattr(module, "weight", None)
-        if weight is None:  # a pool
-            return cls(**args)
-        args.update(bias=module.bias is not None, device=weight.device)
-        layer = cls(**args, dtype=weight.dtype)
-        with torch.no_grad():
-            layer.kernel.weight.copy_(layer.linear_weight(weight))
-            if module.bias is not None:
-                layer.bias.copy_(module.bias)
+        layer = _built_like(cls, module)
+        if getattr(module, "weight", None) is not None:
+            with torch.no_grad():
+                layer.kernel.weight.copy_(layer.linear_weight(module.weight))
+                if module.bias is not None:
+                    layer.bias.copy_(module.bias)
         return layer
 
     def to_torch(self) -> nn.Module:
         """Return the equivalent ``torch.nn`` layer, with a copy of the weights."""
-        names = list(inspect.signature(self.torch_class.__init__).parameters)[1:]
-        args = {name: getattr(self, name) for name in names if hasattr(self, name)}
-        kernel = getattr(self, "kernel", None)
-        if kernel is None:  # a pool
-            return self.torch_class(**args)
-        args.update(bias=self.bias is not None, device=kernel.weight.device)
-        module = self.torch_class(**args, dtype=kernel.weight.dtype)
-        with torch.no_grad():
-            module.weight.copy_(self.weight)
-            if self.bias is not None:
-                module.bias.copy_(self.bias)
+        module = _built_like(self.torch_class, self)
+        if getattr(self, "weight", None) is not None:
+            with torch.no_grad():
+                module.weight.copy_(self.weight)
+                if self.bias is not None:
+                    module.bias.copy_(self.bias)
         return module
 
     def extra_repr(self) -> str:
@@ -214,3 +191,14 @@ class TorchTwin(nn.Module):
         if self.padding_mode != "zeros":
             s += f", padding_mode={self.padding_mode!r}"
         return s
+
+
+def _built_like(cls: type[nn.Module], source: nn.Module) -> Any:
+    """``cls`` built from the constructor arguments ``source`` holds as attributes."""
+    names = list(inspect.signature(cls.__init__).parameters)[1:]
+    args = {name: getattr(source, name) for name in names if hasattr(source, name)}
+    weight = getattr(source, "weight", None)
+    if weight is not None:  # not a pool: its bias, and where its weights live
+        args.update(bias=source.bias is not None, device=weight.device)
+        args.update(dtype=weight.dtype)
+    return cls(**args)

@@ -1,11 +1,10 @@
-"""Seeding, data loaders and the fit/evaluate loop shared by chapters 3 to 6.
+"""Seeding, data loaders and the fit/evaluate loop of chapters 3 to 7.
 
-Everything random takes an explicit seed: the model's initial weights (through
-``set_seed``), the train/validation split and the order of the training batches.
-With the same seed and the same number of threads, a run repeats bit for bit.
-
-The progress bar shows in interactive runs and stays out of committed outputs:
-``make notebooks`` and ``make test`` set ``BOOK_SRC_PROGRESS=0``.
+Everything random takes an explicit seed: the initial weights (``set_seed``), the
+train/validation split and the order of the training batches. With the same seed
+and the same number of threads, a run repeats bit for bit. Progress bars show
+unless ``BOOK_SRC_PROGRESS=0``, which ``make notebooks`` and ``make test`` set so
+that committed outputs hold none.
 """
 
 from __future__ import annotations
@@ -50,11 +49,7 @@ def default_device() -> torch.device:
 
 
 def show_progress(progress: bool | None = None) -> bool:
-    """Whether to draw progress bars: ``progress`` if given, else ``BOOK_SRC_PROGRESS``.
-
-    Bars show unless the environment variable is ``0``, as ``make notebooks`` and
-    ``make test`` set it, so committed outputs hold no bars.
-    """
+    """``progress`` if given, else whether ``BOOK_SRC_PROGRESS`` is not ``0``."""
     if progress is not None:
         return progress
     return os.environ.get("BOOK_SRC_PROGRESS", "1") != "0"
@@ -78,8 +73,8 @@ def make_loaders(
 ) -> Loaders:
     """Split ``train_set`` into train and validation, and batch all three sets.
 
-    The split and the shuffling of the training batches come from ``seed``;
-    validation and test batches keep their order.
+    ``seed`` draws the split and the order of the training batches; validation and
+    test batches keep their order.
     """
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
@@ -130,22 +125,10 @@ def fit(
 ) -> History:
     """Train ``model`` with Adam and cross-entropy, validating after each epoch.
 
-    Prints one line per epoch (train loss, validation loss and accuracy, seconds).
-    If interrupted (Ctrl-C, or the notebook's stop button), it stops cleanly and
-    returns the epochs completed so far; the model keeps the weights reached.
-
-    Args:
-        model: the network; moved to ``device``.
-        train_loader: batches ``(images, labels)`` to learn from.
-        val_loader: batches to measure the validation loss on.
-        epochs: passes over the training set.
-        lr: Adam's learning rate.
-        device: where to train; default CUDA if present, else CPU.
-        progress: show a progress bar; default from ``BOOK_SRC_PROGRESS``.
-        log: where the per-epoch lines go (None for silence).
-
-    Raises:
-        FloatingPointError: the loss became NaN or infinite.
+    ``log`` gets one line per epoch (None: silence); ``device`` defaults to
+    :func:`default_device`. Interrupted (Ctrl-C, or the notebook's stop button), it
+    returns the epochs completed so far, the model keeping the weights reached. A
+    loss that becomes NaN or infinite raises a FloatingPointError.
     """
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
@@ -225,9 +208,4 @@ def evaluate(
         total += labels.numel()
     if total == 0:
         raise ValueError("evaluate: the loader yielded no samples")
-    return Evaluation(
-        loss=loss_sum / total,
-        accuracy=100 * correct / total,
-        correct=correct,
-        total=total,
-    )
+    return Evaluation(loss_sum / total, 100 * correct / total, correct, total)

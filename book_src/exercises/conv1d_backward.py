@@ -9,17 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from book_src.exercises.engine import (
-    Case,
-    Mistake,
-    Raised,
-    attempt,
-    describe,
-    diagnose,
-    error_hint,
-    run_checks,
-    same,
-)
+from book_src.exercises import engine
+from book_src.exercises.engine import Case, Mistake, Raised
 
 #: (N, C_in, C_out, L, kernel_size, stride, padding); stride None: not passed.
 SETUPS = [
@@ -33,31 +24,23 @@ NAMES = ("grad_input", "grad_weight", "grad_bias")
 
 
 def autograd(
-    c: dict[str, Any], grad: Tensor | None = None, samples: int | None = None
+    c: dict[str, Any], keep_last: bool | None = None, samples: int | None = None
 ) -> tuple[Tensor, Tensor]:
     """Autograd's gradients of the padded input and of the weight.
 
-    ``grad`` replaces the upstream gradient; ``samples`` keeps the first ones.
+    ``keep_last``: the upstream gradient of the last position alone (True) or of
+    all the others (False); ``samples``: only the first samples of the batch.
     """
     x = F.pad(c["x"], (c["p"], c["p"])).requires_grad_()
     weight = c["weight"].clone().requires_grad_()
-    grad = c["grad_output"] if grad is None else grad
+    grad = c["grad_output"]
+    if keep_last is not None:
+        last = torch.zeros_like(grad)
+        last[:, :, -1] = grad[:, :, -1]
+        grad = last if keep_last else grad - last
     kernel = weight.view(weight.shape[0], c["x"].shape[1], -1)
     F.conv1d(x[:samples], kernel, None, c["s"]).backward(grad[:samples])
     return x.grad, weight.grad
-
-
-def crop(c: dict[str, Any], padded: Tensor) -> Tensor:
-    """The input's part of a padded gradient."""
-    return padded[:, :, c["p"] : c["p"] + c["x"].shape[2]]
-
-
-def last_position(c: dict[str, Any], keep: bool) -> Tensor:
-    """The upstream gradient with only its last position, or all but it."""
-    grad = c["grad_output"]
-    last = torch.zeros_like(grad)
-    last[:, :, -1] = grad[:, :, -1]
-    return last if keep else grad - last
 
 
 def on(fn: Callable[[dict[str, Any]], Any]) -> Callable[[Case], Any]:
@@ -65,10 +48,6 @@ def on(fn: Callable[[dict[str, Any]], Any]) -> Callable[[Case], Any]:
     return lambda case: fn(case.config)
 
 
-CROP = (
-    "grad_input: cut the padding off the gradient of the padded input, "
-    "grad_padded[:, :, padding : padding + L]"
-)
 #: The known mistakes of each gradient: grad_input, grad_weight, grad_bias.
 MISTAKES: tuple[list[Mistake], ...] = (
     [
@@ -77,7 +56,11 @@ MISTAKES: tuple[list[Mistake], ...] = (
             "cut it with grad_padded[:, :, padding : padding + L]",
             simulate=on(lambda c: autograd(c)[0]),
         ),
-        Mistake(CROP, fails=lambda c: c["p"] > 0),
+        Mistake(
+            "grad_input: cut the padding off the gradient of the padded input, "
+            "grad_padded[:, :, padding : padding + L]",
+            fails=lambda c: c["p"] > 0,
+        ),
         Mistake(
             "grad_input: windows overlap, so add each window's gradient into "
             "grad_input (+=) instead of assigning it (=)",
@@ -95,7 +78,11 @@ MISTAKES: tuple[list[Mistake], ...] = (
         ),
         Mistake(
             "grad_input: off-by-one in the loop's range, the last position is missing",
-            simulate=on(lambda c: crop(c, autograd(c, last_position(c, False))[0])),
+            simulate=on(
+                lambda c: autograd(c, keep_last=False)[0][
+                    :, :, c["p"] : c["p"] + c["x"].shape[2]
+                ]
+            ),
         ),
     ],
     [
@@ -118,7 +105,7 @@ MISTAKES: tuple[list[Mistake], ...] = (
         Mistake(
             "grad_weight: the same weights serve every position, so add the "
             "contributions g_i w_i^T of all positions, not only the last",
-            simulate=on(lambda c: autograd(c, last_position(c, True))[1]),
+            simulate=on(lambda c: autograd(c, keep_last=True)[1]),
         ),
         Mistake(
             "grad_weight: add the contributions of every sample of the batch, "
@@ -170,27 +157,20 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
     ``weight`` is in the Linear's layout ``(C_out, C_in * k)`` (rows flattened
     channel by channel), ``bias`` is ``(C_out,)`` and ``grad_output`` is
     ``(N, C_out, L_out)``; each gradient has the shape of what it is the gradient
-    of. They are compared with autograd's gradients of ``F.conv1d``.
-
-    Returns:
-        True when every configuration matches.
-
-    Raises:
-        TypeError: if ``fn`` is not callable.
+    of. Returns True when every configuration matches autograd's gradients of
+    ``F.conv1d``; raises a TypeError if ``fn`` is not callable.
     """
-    if not callable(fn):
-        raise TypeError(
-            "check_conv1d_backward expects a function fn(x, weight, bias, "
-            f"grad_output, stride=1, padding=0), got {type(fn).__name__} {fn!r}"
-        )
-    name = getattr(fn, "__name__", "fn")
+    name = engine.check_callable(
+        fn,
+        "check_conv1d_backward",
+        "fn(x, weight, bias, grad_output, stride=1, padding=0)",
+    )
 
     def run(setup: tuple[int, ...]) -> Case:
         n, c_in, c_out, length, k, stride, padding = setup
         s, p = stride or 1, padding or 0
         x = torch.randn(n, c_in, length, dtype=torch.float64, requires_grad=True)
-        weight = torch.randn(c_out, c_in * k, dtype=torch.float64)
-        weight.requires_grad_(True)
+        weight = torch.randn(c_out, c_in * k, dtype=torch.float64, requires_grad=True)
         bias = torch.randn(c_out, dtype=torch.float64, requires_grad=True)
         out = F.conv1d(x, weight.view(c_out, c_in, k), bias, s, p)
         grad_output = torch.randn_like(out)
@@ -201,9 +181,8 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
         inputs = dict(x=x.detach(), weight=weight.detach(), bias=bias.detach())
         config = dict(**inputs, grad_output=grad_output, k=k, s=s, p=p)
         case = Case(label, config, (x.grad, weight.grad, bias.grad))
-        got = attempt(
-            fn, *[t.clone() for t in (*inputs.values(), grad_output)], **kwargs
-        )
+        args = [t.clone() for t in (*inputs.values(), grad_output)]
+        got = engine.attempt(fn, *args, **kwargs)
         case.got = tuple(got) if isinstance(got, list) else got
         if isinstance(case.got, Raised):
             case.problem = f"raised {case.got.message}"
@@ -214,40 +193,33 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
             )
             case.got = Raised("wrong return")
         else:
-            problems = [
+            case.problem = "; ".join(
                 f"{grad} {problem}"
                 for grad, g, e in zip(NAMES, case.got, case.expected)
-                if (problem := describe(g, e))
-            ]
-            case.problem = "; ".join(problems)
+                if (problem := engine.describe(g, e))
+            )
         case.result = "the three gradients match"
         return case
 
     def hint(cases: list[Case]) -> str | None:
         hints = []
         for index, grad in enumerate(NAMES):
-            parts = [
-                Case(c.label, c.config, c.expected[index], c.got)
-                for c in cases  # a tuple of three, or what went wrong
-            ]
-            wrong = []
+            # One case per configuration for this gradient alone.
+            parts = [Case(c.label, c.config, c.expected[index], c.got) for c in cases]
             for part in parts:
                 if isinstance(part.got, tuple):
                     part.got = part.got[index]
-                    if not same(part.got, part.expected):
-                        wrong.append(part)
-                if not same(part.got, part.expected):
-                    part.problem = "wrong"
+                part.problem = "" if engine.same(part.got, part.expected) else "wrong"
+            wrong = [p for p in parts if p.problem and not isinstance(p.got, Raised)]
             if not wrong:
                 continue
-            found = diagnose(parts, MISTAKES[index])
-            if found:
+            if found := engine.diagnose(parts, MISTAKES[index]):
                 hints.append(found)
             elif any(part.got is None for part in wrong):
                 hints.append(f"{grad} missing: return it as a tensor, not None")
             elif any(
-                isinstance(part.got, Tensor) and part.got.shape != part.expected.shape
-                for part in wrong
+                isinstance(p.got, Tensor) and p.got.shape != p.expected.shape
+                for p in wrong
             ):
                 hints.append(
                     f"{grad} must have the shape of what it is the gradient of"
@@ -262,7 +234,7 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
             return (
                 "return the three gradients: return grad_input, grad_weight, grad_bias"
             )
-        return error_hint(cases)
+        return engine.error_hint(cases)
 
     title = f"Checking {name} against autograd of F.conv1d, in float64:"
-    return run_checks(title, "autograd", SETUPS, run, hint)
+    return engine.run_checks(title, "autograd", SETUPS, run, hint)

@@ -10,16 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from book_src.exercises.engine import (
-    Case,
-    LayerSetup,
-    Mistake,
-    batched,
-    check_class_argument,
-    layer_hint,
-    run_checks,
-    try_layer,
-)
+from book_src.exercises.engine import Case, LayerSetup, Mistake, check_layer, on_batch
 
 SETUPS = [
     LayerSetup((2, 3, 10), 2),
@@ -32,7 +23,6 @@ SETUPS = [
 
 
 def pool(
-    *,
     stride: Callable[[dict[str, Any]], int] = lambda c: c["s"],
     padding: int | None = None,
     fill: float = -math.inf,
@@ -40,28 +30,18 @@ def pool(
 ) -> Callable[[Case], Tensor]:
     """A simulated max pooling with one thing changed, over ``unfold``'s windows."""
 
-    def run(case: Case) -> Tensor:
-        c = case.config
+    def run(x: Tensor, c: dict[str, Any]) -> Tensor:
         p = c["p"] if padding is None else padding
-        return batched(
-            case,
-            lambda x: reduce(F.pad(x, (p, p), value=fill).unfold(2, c["k"], stride(c))),
-        )
+        return reduce(F.pad(x, (p, p), value=fill).unfold(2, c["k"], stride(c)))
 
-    return run
+    return on_batch(run)
 
 
-def h_over_s(case: Case) -> Tensor:
+def h_over_s(x: Tensor, c: dict[str, Any]) -> Tensor:
     """The original course's L // stride windows, the last ones cut short."""
-    c = case.config
-
-    def go(x: Tensor) -> Tensor:
-        padded = F.pad(x, (c["p"], c["p"]), value=-math.inf)
-        starts = [i * c["s"] for i in range(x.shape[2] // c["s"])]
-        values = [padded[:, :, i : i + c["k"]].amax(-1) for i in starts]
-        return torch.stack(values, dim=-1)
-
-    return batched(case, go)
+    padded = F.pad(x, (c["p"], c["p"]), value=-math.inf)
+    starts = range(0, x.shape[2] // c["s"] * c["s"], c["s"])
+    return torch.stack([padded[:, :, i : i + c["k"]].amax(-1) for i in starts], -1)
 
 
 def room(c: dict[str, Any]) -> int:
@@ -118,7 +98,7 @@ MISTAKES = [
         "the original course's h // stride: the output length is "
         "floor((L + 2p - k) / s) + 1, which equals L // stride only for some "
         "lengths, kernels and paddings",
-        simulate=h_over_s,
+        simulate=on_batch(h_over_s),
     ),
     Mistake(
         "the original course's MaxPool1D: its windows always step by "
@@ -134,17 +114,11 @@ def check_maxpool1d(cls: type) -> bool:
 
     ``cls(kernel_size, stride=None, padding=0)``: ``stride=None`` means
     ``kernel_size``, padding counts for nothing (``-inf``), and the layer accepts
-    ``(N, C, L)`` or unbatched ``(C, L)`` input.
-
-    Returns:
-        True when every configuration matches.
-
-    Raises:
-        TypeError: if ``cls`` is not a class.
+    ``(N, C, L)`` or unbatched ``(C, L)`` input. Returns True when every
+    configuration matches; raises a TypeError if ``cls`` is not a class.
     """
-    check_class_argument(cls, "check_maxpool1d", "MyMaxPool(2)")
 
-    def run(setup: LayerSetup) -> Case:
+    def reference(setup: LayerSetup) -> tuple[Case, tuple, dict, None]:
         k, kwargs = setup.kernel_size, setup.kwargs()
         # Shifted down, so that many windows hold only negative numbers.
         xb = torch.randn(setup.input_shape, dtype=torch.float64) - 0.5
@@ -152,17 +126,17 @@ def check_maxpool1d(cls: type) -> bool:
         config.update(p=setup.padding or 0, L=setup.input_shape[-1])
         config["default_stride"] = setup.stride is None
         expected = nn.MaxPool1d(k, **kwargs)(xb[0] if setup.unbatched else xb)
-        return try_layer(Case(setup.label(), config, expected), cls, (k,), kwargs)
+        return Case(setup.label(), config, expected), (k,), kwargs, None
 
-    def hint(cases: list[Case]) -> str:
-        return layer_hint(
-            cases,
-            MISTAKES,
-            f"{cls.__name__}(kernel_size, stride=None, padding=0)",
-            "the shape is right but the values are not: compare your loop "
-            "with chapter 2's",
-        )
-
-    twin = "torch.nn.MaxPool1d"
-    title = f"Checking {cls.__name__} against {twin}, in float64:"
-    return run_checks(title, twin, SETUPS, run, hint)
+    return check_layer(
+        cls,
+        "check_maxpool1d",
+        "torch.nn.MaxPool1d",
+        SETUPS,
+        reference,
+        MISTAKES,
+        example="MyMaxPool(2)",
+        construction="(kernel_size, stride=None, padding=0)",
+        generic="the shape is right but the values are not: compare your loop "
+        "with chapter 2's",
+    )

@@ -5,15 +5,8 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable
 
-from book_src.exercises.engine import (
-    Case,
-    Mistake,
-    Raised,
-    attempt,
-    diagnose,
-    error_hint,
-    run_checks,
-)
+from book_src.exercises import engine
+from book_src.exercises.engine import Case, Mistake, Raised
 from book_src.layers import output_size
 
 #: (length, kernel_size, stride, padding): odd and even lengths, strides, paddings.
@@ -30,9 +23,9 @@ CASES = [
 ]
 
 
-def _formula(fn: Callable[[int, int, int, int], int]) -> Callable[[Case], int]:
-    """A mistaken formula of ``(L, k, s, p)``, as a simulated mistake."""
-    return lambda case: fn(*case.config["args"])
+def formula(hint: str, fn: Callable[[int, int, int, int], int]) -> Mistake:
+    """A mistake known by the formula of ``(L, k, s, p)`` it computes."""
+    return Mistake(hint, simulate=lambda case: fn(*case.config["args"]))
 
 
 MISTAKES = [
@@ -44,34 +37,34 @@ MISTAKES = [
         "stride ignored: the window starts move by stride, so divide by it",
         fails=lambda c: c["args"][2] > 1,
     ),
-    Mistake(
+    formula(
         "padding counted once: it is added at both ends, L + 2 * padding",
-        simulate=_formula(lambda L, k, s, p: (L + p - k) // s + 1),
+        lambda L, k, s, p: (L + p - k) // s + 1,
     ),
-    Mistake(
+    formula(
         "off-by-one: the first window counts too, add 1 after dividing: "
         "floor((L + 2p - k) / s) + 1",
-        simulate=_formula(lambda L, k, s, p: (L + 2 * p - k) // s),
+        lambda L, k, s, p: (L + 2 * p - k) // s,
     ),
-    Mistake(
+    formula(
         "off-by-one: a window of k numbers starts at most at L + 2p - k, "
         "so the formula has - k, not - (k - 1)",
-        simulate=_formula(lambda L, k, s, p: (L + 2 * p - k + 1) // s + 1),
+        lambda L, k, s, p: (L + 2 * p - k + 1) // s + 1,
     ),
-    Mistake(
+    formula(
         "rounding up: a last window that does not fit is not counted, "
         "round the division down (//)",
-        simulate=_formula(lambda L, k, s, p: -(-(L + 2 * p - k) // s) + 1),
+        lambda L, k, s, p: -(-(L + 2 * p - k) // s) + 1,
     ),
-    Mistake(
+    formula(
         "the original course's h // stride: that is right only for one choice of "
         "kernel and padding; use floor((L + 2p - k) / s) + 1",
-        simulate=_formula(lambda L, k, s, p: L // s),
+        lambda L, k, s, p: L // s,
     ),
-    Mistake(
+    formula(
         "stride and padding swapped: the function is called as "
         "fn(length, kernel_size, stride, padding)",
-        simulate=_formula(lambda L, k, s, p: (L + 2 * s - k) // p + 1),
+        lambda L, k, s, p: (L + 2 * s - k) // p + 1,
     ),
 ]
 
@@ -79,27 +72,17 @@ MISTAKES = [
 def check_output_size(fn: Callable[[int, int, int, int], int]) -> bool:
     """Check ``fn(length, kernel_size, stride, padding)`` against ``output_size``.
 
-    Args:
-        fn: the learner's function, returning the number of outputs as an int.
-
-    Returns:
-        True when ``fn`` gives the right int for every configuration tried.
-
-    Raises:
-        TypeError: if ``fn`` is not callable.
+    Returns True when ``fn`` gives the right int everywhere; raises a TypeError if
+    ``fn`` is not callable.
     """
-    if not callable(fn):
-        raise TypeError(
-            "check_output_size expects a function fn(length, kernel_size, stride, "
-            f"padding), got {type(fn).__name__} {fn!r}"
-        )
-    name = getattr(fn, "__name__", "fn")
+    name = engine.check_callable(
+        fn, "check_output_size", "fn(length, kernel_size, stride, padding)"
+    )
 
     def run(args: tuple[int, int, int, int]) -> Case:
         length, k, s, p = args
-        case = Case(f"{name}{args}", {"args": args})
-        case.expected = output_size(length, k, stride=s, padding=p)
-        case.got = got = attempt(fn, *args)
+        case = Case(f"{name}{args}", {"args": args}, output_size(length, k, s, p))
+        case.got = got = engine.attempt(fn, *args)
         if isinstance(got, Raised):
             case.problem = f"raised {got.message}"
         elif isinstance(got, bool) or not isinstance(got, numbers.Integral):
@@ -119,11 +102,11 @@ def check_output_size(fn: Callable[[int, int, int, int], int]) -> bool:
                 "rounds down and keeps an int"
             )
         return (
-            diagnose(cases, MISTAKES)
-            or error_hint(cases)
+            engine.diagnose(cases, MISTAKES)
+            or engine.error_hint(cases)
             or "count the window starts 0, s, 2s, ... up to L + 2p - k: "
             "floor((L + 2p - k) / s) + 1"
         )
 
     title = f"Checking {name}(length, kernel_size, stride, padding):"
-    return run_checks(title, "output_size", CASES, run, hint)
+    return engine.run_checks(title, "output_size", CASES, run, hint)
