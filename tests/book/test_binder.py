@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,11 @@ def test_post_build_installs_book_src_and_mnist() -> None:
 
 
 def test_book_src_is_the_package_installed() -> None:
-    """``pip install -e .`` from the root installs the package ``book_src``."""
-    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'packages\s*=\s*\[\s*"book_src"\s*\]', pyproject)
+    """``pip install -e .`` from the root installs ``book_src`` and every subpackage."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        packages = tomllib.load(f)["tool"]["setuptools"]["packages"]
+    on_disk = sorted(
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "book_src").rglob("__init__.py")
+    )
+    assert sorted(packages) == on_disk
