@@ -16,7 +16,8 @@ For each page of the table of contents:
 * every same-site link points at a file that exists;
 * no request went to a host other than the local server.
 
-A full-page screenshot of each page goes to ``tests/artifacts/screenshots/``.
+A page that fails leaves a full-page screenshot in ``tests/artifacts/screenshots/``
+(CI keeps them when a test fails); a page that passes takes none (a second each).
 
 Accessibility and reading comfort, on every page (the TOC's, plus Sphinx's search
 and index pages for the audit):
@@ -29,8 +30,8 @@ and index pages for the audit):
   launch, download and colour-mode buttons and the previous/next links, each with
   a visible focus ring; Enter opens the launch and download menus and Tab reaches
   their links (Binder, Colab, the notebook, the whole book's PDF).
-* **Dark mode**: a full-page screenshot of each page in dark mode
-  (``tests/artifacts/screenshots/dark/``); every image of the content is opaque
+* **Dark mode** (screenshot of a failing page in
+  ``tests/artifacts/screenshots/dark/``): every image of the content is opaque
   (no transparent background that would show the dark page through it) and, as
   drawn on screen, has a contrast of at least 3:1 between its background and its
   ink.
@@ -298,6 +299,13 @@ def typeset_math(page: Page) -> tuple[int, str | None]:
     return count, None
 
 
+def screenshot(page: Page, folder: Path, docname: str) -> None:
+    """Keep what the failing page looked like: a full-page screenshot."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{docname.replace('/', '__')}.png"
+    page.screenshot(path=str(path), full_page=True)
+
+
 def internal_links(page: Page, server: str) -> list[str]:
     """Return the same-site links of the page as paths, without #anchors or queries."""
     hrefs = page.evaluate(
@@ -319,11 +327,6 @@ def test_page(docname: str, site: Path, server: str, tab: tuple[Page, Visit]) ->
     page.goto(f"{server}/{docname}.html", wait_until="load")
     scroll_to_bottom(page)
     math_count, math_problem = typeset_math(page)
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(
-        path=str(SCREENSHOTS / f"{docname.replace('/', '__')}.png"), full_page=True
-    )
     problems: list[str] = []
 
     images = page.evaluate(_IMAGES_JS)
@@ -366,6 +369,8 @@ def test_page(docname: str, site: Path, server: str, tab: tuple[Page, Visit]) ->
     problems += [f"request to another host: {url}" for url in visit.blocked]
     problems += accessibility_audit(page, "light", f"{docname}.html")
     seconds = time.perf_counter() - started
+    if problems:
+        screenshot(page, SCREENSHOTS, docname)
     assert not problems, f"{docname} ({seconds:.1f} s):\n" + "\n".join(problems)
 
 
@@ -689,13 +694,10 @@ def test_dark_mode(docname: str, server: str, dark_tab: tuple[Page, Visit]) -> N
     page.goto(f"{server}/{docname}.html", wait_until="load")
     scroll_to_bottom(page)
     typeset_math(page)
-    folder = SCREENSHOTS / "dark"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(
-        path=str(folder / f"{docname.replace('/', '__')}.png"), full_page=True
-    )
     problems = accessibility_audit(page, "dark", f"{docname}.html")
     problems += dark_mode_image_problems(page)
+    if problems:
+        screenshot(page, SCREENSHOTS / "dark", docname)
     assert not problems, f"{docname}, dark mode:\n" + "\n".join(problems)
 
 
