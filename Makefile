@@ -27,8 +27,9 @@ NB_ENV := OMP_NUM_THREADS=$(THREADS) MKL_NUM_THREADS=$(THREADS) \
 	BOOK_SRC_PROGRESS=0 PYDEVD_DISABLE_FILE_VALIDATION=1
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=1800 \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg
-# Test files run two at a time, each file whole on one worker (a notebook stays in
-# one kernel); tests/conftest.py hands out the slowest files first.
+# Tests run two at a time, each file whole on one worker (a notebook stays in one
+# kernel) except the browser tests, one at a time; tests/conftest.py groups them
+# and hands out the slowest files first.
 WORKERS ?= 2
 PYTEST_PARALLEL := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 # `make test` writes each phase's seconds here and prints them all at the end.
