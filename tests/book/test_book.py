@@ -5,7 +5,8 @@
 * ``_toc.yml`` lists every chapter notebook in ``chapters/`` and only those;
 * each chapter starts with the Colab install cell, whose URL is ``repository.url``
   (the one place that names the repository), and which is silent where
-  ``book_src`` is already importable (nbval compares outputs);
+  ``book_src`` is already importable (nbval compares outputs), and which the HTML
+  book hides (tag ``remove-cell``);
 * the helpers behind the ``{execution-statistics}`` directive.
 """
 
@@ -176,6 +177,16 @@ def test_colab_cell_is_silent_where_book_src_is_installed(docname: str) -> None:
         check=False,
     )
     assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("docname", EXPECTED_CHAPTERS)
+def test_colab_cell_is_hidden_in_the_book(docname: str) -> None:
+    """The HTML book leaves the Colab cell out; Jupyter and Colab still run it."""
+    tags = first_code_cell(docname).get("metadata", {}).get("tags", [])
+    assert "remove-cell" in tags, (
+        f"{docname}: tag the Colab cell 'remove-cell' (the reader's first code cell "
+        "in the book should be the chapter's own)"
+    )
 
 
 # ------------------------------------------------------------ execution statistics
