@@ -188,7 +188,9 @@ def test_a_planted_change_to_a_quiz_feedback_or_a_caption_is_caught(
     quiz.write_text(i18n.dump_quiz(questions), encoding="utf-8")
     path = root / f"{page}.ipynb"
     notebook = load(path)
-    cell = next(c for c in notebook["cells"] if c["id"] == "f44c7b39")
+    index, cell = next(
+        (i, c) for i, c in enumerate(notebook["cells"]) if c["id"] == "f44c7b39"
+    )
     cell["metadata"]["mystnb"]["figure"]["caption"] += " Lower is better."
     path.write_text(i18n.dump_notebook(notebook), encoding="utf-8")
     i18n.update(root)
@@ -197,7 +199,7 @@ def test_a_planted_change_to_a_quiz_feedback_or_a_caption_is_caught(
     assert any(
         "05_conv3d_video.json, question 1, answer 2: feedback" in p for p in problems
     ), problems
-    assert any("cell 41 (id f44c7b39), figure caption" in p for p in problems)
+    assert any(f"cell {index} (id f44c7b39), figure caption" in p for p in problems)
 
 
 # ------------------------------------------------------------------ byte for byte
