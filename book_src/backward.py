@@ -1,13 +1,14 @@
 """The backward pass of the loop convolution, written as loops (chapter 7).
 
 Autograd differentiates chapter 1's loop for us. Here we write its gradients
-ourselves. At every position ``i`` the forward pass computes ``y_i = W w_i + b``
-from the flattened window ``w_i``. Given the upstream gradient ``g_i = dL/dy_i``:
+ourselves. At every position ``i`` the forward pass computes ``y_i = W x_i + b``
+from the flattened input window ``x_i`` (``W`` is the kernel). Given the upstream
+gradient ``g_i = dL/dy_i``:
 
-- ``dL/dW = sum_i g_i w_i^T``: the same ``W`` is used at every position (weight
+- ``dL/dW = sum_i g_i x_i^T``: the same ``W`` is used at every position (weight
   sharing), so the gradients of all positions add up, over every sample too;
 - ``dL/db = sum_i g_i``: the bias is shared the same way;
-- ``dL/dw_i = W^T g_i``, added into the input elements that window ``i`` covers:
+- ``dL/dx_i = W^T g_i``, added into the input elements that window ``i`` covers:
   windows overlap, so an input element collects a share from every window it is in.
 
 :class:`LoopConvolution` packages these loops as a ``torch.autograd.Function``
@@ -69,7 +70,7 @@ def conv_forward(
     layer: layers.ConvNd,
     out_size: Sequence[int],
 ) -> Tensor:
-    """The forward loop with ``W`` and ``b`` passed in: ``y_i = W w_i + b`` (ch. 7).
+    """The forward loop with ``W`` and ``b`` passed in: ``y_i = W x_i + b`` (ch. 7).
 
     Args:
         x: the padded input ``(N, C_in, *spatial)``.
