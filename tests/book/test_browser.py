@@ -774,6 +774,7 @@ ANIMATED_CHAPTERS = [
     "chapters/01_conv1d_loop",
     "chapters/04_conv2d",
     "chapters/05_conv3d_video",
+    "chapters/07_backward_loops",
 ]
 ANIMATION = "div.animation"
 
