@@ -145,9 +145,11 @@ def test_first_code_cell_installs_book_src_on_colab(docname: str) -> None:
     """The first code cell is the Colab cell, pointing at ``repository.url``."""
     cell = first_code_cell(docname)
     code = source(cell)
-    assert re.search(
-        r"""if importlib\.util\.find_spec\(["']book_src["']\) is None:""", code
-    ), f"{docname}: the first code cell is not the Colab install cell:\n{code}"
+    colab = r"""if ["']google\.colab["'] in sys\.modules and """
+    colab += r"""importlib\.util\.find_spec\(["']book_src["']\) is None:"""
+    assert re.search(colab, code), (
+        f"{docname}: the first code cell is not the Colab install cell:\n{code}"
+    )
     urls = re.findall(r"""url = ["'](https://[^"'@#\s]+)["']""", code)
     assert urls == [load_config()["repository"]["url"]], (
         f"{docname}: the Colab cell must clone repository.url of _config.yml"
@@ -170,6 +172,26 @@ def test_colab_cell_is_silent_where_book_src_is_installed(docname: str) -> None:
     code = TransformerManager().transform_cell(source(first_code_cell(docname)))
     run = subprocess.run(
         [sys.executable, "-c", code],
+        cwd=CHAPTERS,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("docname", EXPECTED_CHAPTERS)
+def test_colab_cell_does_nothing_outside_colab(docname: str) -> None:
+    """Without ``book_src`` (a notebook downloaded into another Jupyter) and outside
+    Colab, the cell clones nothing and installs nothing: ``-S`` hides site-packages,
+    so ``book_src`` cannot be found, and ``google.colab`` is not there either."""
+    code = TransformerManager().transform_cell(source(first_code_cell(docname)))
+    probe = (
+        "import importlib.util\nassert importlib.util.find_spec('book_src') is None\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-S", "-c", probe + code],
         cwd=CHAPTERS,
         capture_output=True,
         text=True,
