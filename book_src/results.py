@@ -29,12 +29,7 @@ EPOCH_LINE = (
 
 
 def load_result(name: str, root: str | Path | None = None) -> dict[str, Any]:
-    """Read the summary ``name`` (``"cnn1d"``) from ``root``, or :data:`RESULTS`.
-
-    ``"cnn1d"`` holds ``parameters``, ``test_accuracy`` (percent),
-    ``seconds_per_epoch``, ``history`` (the fields of
-    :class:`book_src.training.History`) and ``machine`` (where chapter 3 ran).
-    """
+    """Read the summary ``name`` (``"cnn1d"``) from ``root``, or :data:`RESULTS`."""
     path = (RESULTS if root is None else Path(root)) / f"{name}.json"
     try:
         text = path.read_text(encoding="utf-8")
@@ -50,12 +45,9 @@ def load_result(name: str, root: str | Path | None = None) -> dict[str, Any]:
 def format_summary(
     name: str, summary: Mapping[str, Any], *, quick: bool = False
 ) -> str:
-    """The lines chapter 3 prints about its run, rounded as printed.
+    """The lines chapter 3 prints about its run, in forms the nbval sanitizer knows.
 
-    ``summary`` holds ``parameters``, ``test_accuracy``, ``seconds_per_epoch`` and
-    ``history`` (a ``History`` or its dict). Every number has a form the nbval
-    sanitizer recognises (``loss 0.1234``, ``accuracy 96.42 %``, ``81.4 s``). A
-    ``quick`` run says so in its header, and ``tools.results`` refuses to commit it.
+    A ``quick`` run says so in its header, and ``tools.results`` refuses to commit it.
     """
     history = summary["history"]
     history = (

@@ -1,11 +1,6 @@
 """What every loop layer shares besides its loop: checks and torch.nn conversions.
 
-The layers of :mod:`book_src.layers`, :mod:`book_src.pooling` and
-:mod:`book_src.transposed` derive from :class:`TorchTwin`, which holds what no
-chapter needs to read: their arguments and inputs checked as ``torch.nn`` checks
-them, and the conversions from and to their ``torch.nn`` twin. Every error is a
-``ValueError`` (a ``TypeError`` for a wrong type) that says what was expected and
-what came.
+Errors are ``ValueError`` (``TypeError`` for a wrong type) saying what was expected.
 """
 
 from __future__ import annotations
@@ -42,12 +37,10 @@ def pad_pairs(sides: Sequence[tuple[int, int]]) -> list[int]:
 
 
 class TorchTwin(nn.Module):
-    """The base of every loop layer: its checks and its ``torch.nn`` twin.
+    """The base of every loop layer: a subclass sets ``ndim`` and ``torch_class``.
 
-    A subclass sets ``ndim`` (1, 2 or 3) and ``torch_class``, whose constructor
-    arguments it takes. A layer with weights holds them in one ``nn.Linear``,
-    ``kernel``, shown in ``torch.nn``'s layout as ``weight`` and ``bias``;
-    ``linear_weight`` goes the other way.
+    Weights live in one ``nn.Linear``, ``kernel``; ``linear_weight`` maps
+    ``torch.nn``'s layout onto it.
     """
 
     ndim: ClassVar[int]
@@ -66,11 +59,8 @@ class TorchTwin(nn.Module):
         self, kernel_size: IntOrTuple, stride: IntOrTuple, dilation: IntOrTuple
     ) -> None:
         """Check and store kernel size, stride and dilation: positive, one per dim."""
-        for name, value in (
-            ("kernel_size", kernel_size),
-            ("stride", stride),
-            ("dilation", dilation),
-        ):
+        window = {"kernel_size": kernel_size, "stride": stride, "dilation": dilation}
+        for name, value in window.items():
             values = as_tuple(value, self.ndim, name, self.name)
             if any(v <= 0 for v in values):
                 raise ValueError(f"{self.name}: {name} must be positive, got {values}")
@@ -80,11 +70,8 @@ class TorchTwin(nn.Module):
         self, in_channels: int, out_channels: int, groups: int, padding_mode: str
     ) -> None:
         """Check and store a convolution's channels, groups and padding mode."""
-        for name, value in (
-            ("in_channels", in_channels),
-            ("out_channels", out_channels),
-            ("groups", groups),
-        ):
+        sizes = {"in_channels": in_channels, "out_channels": out_channels}
+        for name, value in {**sizes, "groups": groups}.items():
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(
                     f"{self.name}: {name} must be a positive int, got {value!r}"
@@ -99,10 +86,8 @@ class TorchTwin(nn.Module):
                 f"{self.name}: padding_mode must be one of {PADDING_MODES}, "
                 f"got {padding_mode!r}"
             )
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.groups = groups
-        self.padding_mode = padding_mode
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.groups, self.padding_mode = groups, padding_mode
 
     def int_padding(self, padding: Any, name: str = "padding") -> tuple[int, ...]:
         """``padding`` as a tuple of ``ndim`` ints, each at least 0."""

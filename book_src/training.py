@@ -125,10 +125,8 @@ def fit(
 ) -> History:
     """Train ``model`` with Adam and cross-entropy, validating after each epoch.
 
-    ``log`` gets one line per epoch (None: silence); ``device`` defaults to
-    :func:`default_device`. Interrupted (Ctrl-C, or the notebook's stop button), it
-    returns the epochs completed so far, the model keeping the weights reached. A
-    loss that becomes NaN or infinite raises a FloatingPointError.
+    Interrupted (Ctrl-C, the stop button), it returns the epochs completed so far.
+    A loss that becomes NaN or infinite raises a FloatingPointError.
     """
     device = torch.device(device) if device is not None else default_device()
     model.to(device)

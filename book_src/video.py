@@ -1,11 +1,7 @@
 """Moving digits: a small video task made from MNIST by code (chapter 5).
 
-Each clip shows one digit, shrunk to 14 x 14 pixels, sliding at constant speed
-across a black 32 x 32 frame, left, right, up or down; the label is the direction.
-The frame wraps around (what leaves on the right comes back on the left), so the
-digit is never cut off and can start anywhere. Digit, start and direction are
-drawn independently, so no single frame tells the direction: only the order of
-the frames does, which a 3D convolution, whose window spans several frames, sees.
+One digit slides across a wrapping frame, left, right, up or down (the label). No
+single frame tells the direction: only the order of the frames does.
 """
 
 from __future__ import annotations
@@ -28,21 +24,11 @@ STEPS = torch.tensor([[0, -1], [0, 1], [-1, 0], [1, 0]])
 
 
 class MovingDigits(Dataset):
-    """Clips of one digit moving left, right, up or down (chapter 5).
+    """Clips ``(1, frames, size, size)`` of a digit of ``digits``, drawn from ``seed``.
 
-    Clip ``i`` shows a random item of ``digits`` (``(image, label)`` pairs, images
-    ``(1, H, W)`` or ``(H, W)`` in [0, 1], e.g. ``book_src.data.mnist()``), shrunk
-    to ``digit_size`` pixels a side, in ``frames`` frames of ``size`` x ``size``
-    pixels, moving ``speed`` pixels a frame (less than half of ``size``: on a
-    wrapping frame, a step of ``size - speed`` one way is a step of ``speed`` the
-    other). Everything is drawn once, from ``seed``.
-
-    Items are ``(clip, label)``: ``clip`` is ``(1, frames, size, size)`` (channel,
-    time, height, width, as ``Conv3D`` wants), ``label`` an index into
-    :data:`DIRECTIONS`; the four directions' counts differ by at most one. The
-    attributes ``directions``, ``digit_labels``, ``digit_indices`` (into
-    ``digits``) and ``starts`` (the first frame's top-left ``(row, column)``) hold
-    one entry per clip. Bad arguments or digits raise a ValueError.
+    Items are ``(clip, label)``, ``label`` an index into :data:`DIRECTIONS`, the
+    four equally often (within one). ``directions``, ``digit_labels``,
+    ``digit_indices`` and ``starts`` hold one entry per clip.
     """
 
     def __init__(
@@ -163,11 +149,7 @@ def show_clips(
     labels: Sequence[str] | None = None,
     size: float = 1.0,
 ) -> Figure:
-    """Clips ``(N, [1,] T, H, W)`` as rows of frames, ``labels`` at their left.
-
-    ``size`` is inches per frame; the background is opaque white, so that the
-    figure reads on a dark page too.
-    """
+    """Clips ``(N, [1,] T, H, W)`` as rows of frames, ``size`` inches each."""
     clips = [clip.detach().cpu().reshape(-1, *clip.shape[-2:]) for clip in clips]
     frames = max(len(clip) for clip in clips)
     fig, axes = plt.subplots(

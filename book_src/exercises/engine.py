@@ -31,11 +31,7 @@ class Raised:
 
 
 def attempt(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``run(*args, **kwargs)``, or a :class:`Raised` if it raised.
-
-    The message ends with where it happened: the innermost frame outside torch and
-    this package, as a function and a line (a notebook cell's file name changes).
-    """
+    """``run(*args, **kwargs)``, or a :class:`Raised` naming the learner's frame."""
     try:
         return run(*args, **kwargs)
     except Exception as error:  # the learner's bug: report it, never raise it
@@ -108,12 +104,7 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A known mistake: its hint, and how to recognise it.
-
-    ``fails(config)``: the configurations it fails; it is named when the learner's
-    code fails exactly those. ``simulate(case)``: what code making it gives (it may
-    raise, as that code would); with both, both must agree.
-    """
+    """A known mistake: its hint, the configurations it ``fails``, or ``simulate``."""
 
     hint: str
     fails: Callable[[dict[str, Any]], bool] | None = None
@@ -121,12 +112,7 @@ class Mistake:
 
 
 def matches(mistake: Mistake, cases: Sequence[Case]) -> bool:
-    """Whether ``mistake`` explains the learner's outcomes on ``cases``.
-
-    Code that raises everywhere gets the error message, not a guess: some
-    configuration (a failing one, for a mistake known by ``fails``) must have
-    returned a value.
-    """
+    """Whether ``mistake`` explains the outcomes (code that always raised: never)."""
     seen = cases if mistake.simulate else [case for case in cases if not case.ok]
     if all(isinstance(case.got, Raised) for case in seen):
         return False
@@ -175,8 +161,7 @@ def run_checks(
 ) -> bool:
     """The one loop: ``run(config)`` for each configuration, its line, the verdict.
 
-    Each configuration gets its own seed inside a forked random state, so a checker
-    leaves the caller's random numbers alone. Prints ``hint(cases)`` on a failure.
+    Seeds are set inside a forked random state: the caller's stay as they were.
     """
     print(title)
     cases = []
@@ -258,10 +243,9 @@ def check_layer(
 ) -> bool:
     """Check the layer class ``cls`` against ``twin`` on ``setups``.
 
-    ``reference(setup)`` gives the case (its ``config`` holds the batched input
-    ``xb``), the constructor's arguments, and ``prepare(layer)``, which copies the
-    reference weights in or says what is wrong with the layer. ``example`` shows a
-    call that makes an instance; ``hints`` are :func:`layer_hint`'s.
+    ``reference(setup)`` gives the case (``config["xb"]``: the batched input), the
+    constructor's arguments, and ``prepare(layer)``, which copies the weights in
+    or says what is wrong.
     """
     if not isinstance(cls, type):
         if isinstance(cls, nn.Module):
@@ -327,11 +311,8 @@ def layer_hint(
 ) -> str:
     """The hint of a layer check: the batched configurations, then the unbatched.
 
-    ``construction`` is the constructor's signature, ``generic`` the hint where no
-    mistake is known; a convolution has its ``structure`` (the one Linear) and
-    the name of its output ``sizes``. A known mistake is looked for on the batched
-    configurations alone, so that a layer with one mistake there and no support for
-    unbatched input gets both hints.
+    Mistakes are looked for on the batched ones alone, so that a layer that also
+    lacks unbatched input gets both hints.
     """
     built = [case for case in cases if case.broken == "construction"]
     if built:
