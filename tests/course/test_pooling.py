@@ -100,6 +100,22 @@ def test_maxpool_all_minus_infinity_picks_an_input_position():
     assert torch.equal(ours(x)[1], theirs(x)[1])
 
 
+@pytest.mark.parametrize("ndim", [1, 2])
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 1), (4, 2)])
+def test_maxpool_ties_pick_the_first_maximum(ndim, kernel, stride):
+    # Few distinct integers: most windows hold their maximum twice or more, and
+    # indices and gradients go to the first one, as in torch.nn.
+    theirs = TORCH_MAXPOOLS[ndim](kernel, stride=stride, return_indices=True)
+    ours = pooling.__dict__[f"MaxPool{ndim}D"].from_torch(theirs)
+    if ndim == 1:
+        x = torch.tensor([[[1, 5, 5, 2, 2, 2, 0, 3]]], dtype=DTYPE)
+    else:
+        x = torch.randint(
+            0, 3, (2, 3, 8, 8), generator=torch.Generator().manual_seed(0)
+        )
+    assert_same(ours, theirs, x.to(DTYPE))
+
+
 @st.composite
 def pool_configs(draw, ndim: int, kind: str):
     kernel = tuple(draw(st.integers(1, 4)) for _ in range(ndim))
