@@ -22,6 +22,7 @@ dimensions.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import torch
@@ -79,16 +80,22 @@ class TapConvNd(layers.ConvNd):
         1D, 9 for a 3 x 3 kernel), whatever the size of the input.
         """
         n, g = x.shape[0], self.groups
+        c_out, c_in = self.out_channels // g, self.in_channels // g
+        positions = math.prod(out_size)
         # One matrix per tap and group: (taps, groups, C_out / g, C_in / g)
-        matrices = self.weight.reshape(g, self.out_channels // g, -1, len(self.taps()))
+        matrices = self.weight.reshape(g, c_out, c_in, len(self.taps()))
         matrices = matrices.permute(3, 0, 1, 2).contiguous()
-        out = 0
+        # One output, allocated once; each tap adds its products into it in place.
+        out = x.new_zeros(n * g, c_out, positions)
         for tap, offset in enumerate(self.taps()):
             index = tap_index(offset, self.stride, self.dilation, out_size)
-            shifted = x[index]  # (N, C_in, *out_size)
-            shifted = shifted.reshape(n, g, self.in_channels // g, -1)
-            # (g, C_out / g, C_in / g) @ (N, g, C_in / g, P) -> (N, g, C_out / g, P)
-            out = out + matrices[tap] @ shifted
+            shifted = x[index].reshape(
+                n * g, c_in, positions
+            )  # a copy: (N * g, C_in / g, P)
+            # Every (sample, group) pair: (C_out / g, C_in / g) @ (C_in / g, P)
+            w_tap = matrices[tap].expand(n, g, c_out, c_in).reshape(n * g, c_out, c_in)
+            out.baddbmm_(w_tap, shifted)  # out += w_tap @ shifted
+        out = out.view(n, g, c_out, positions)
         if self.bias is not None:
             out = out + self.bias.view(1, g, -1, 1)
         return out.reshape(n, self.out_channels, *out_size)
