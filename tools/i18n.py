@@ -715,8 +715,11 @@ _PROTECTED = re.compile(
     r"|\{[\w:-]+\}|https?://\S+",
     re.S,
 )
-#: Unit symbols after a number.
-UNIT_SYMBOLS = r"%|‰|µs|ms|s|min|h|ko|Ko|Mo|Go|kB|MB|GB|o|×|x(?![\w])|fois"
+#: Unit symbols after a number, and the counted nouns that the prose-number test
+#: (tests/book/test_prose_numbers.py) reads as units.
+UNIT_SYMBOLS = (
+    r"%|‰|µs|ms|s|min|h|ko|Ko|Mo|Go|kB|MB|GB|o|×|x(?![\w])|fois|paramètres|poids"
+)
 
 
 def french_typography(text: str) -> str:
@@ -741,7 +744,8 @@ def _typeset(text: str) -> str:
     text = re.sub(r"(?<=\S) ([:;!?%»])", NBSP + r"\1", text)
     text = re.sub(r"«[ ]?(?=\S)", "«" + NBSP, text)
     text = re.sub(r"(?<=[^\s" + NBSP + NNBSP + r"])»", NBSP + "»", text)
-    text = re.sub(r"(?<=\d) (?=(?:" + UNIT_SYMBOLS + r")(?![\w]))", NBSP, text)
+    # A unit ends the word: "4 s" is four seconds, "4 s'en" is not.
+    text = re.sub(r"(?<=\d) (?=(?:" + UNIT_SYMBOLS + r")(?![\w'’]))", NBSP, text)
     return text
 
 

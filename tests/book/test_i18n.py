@@ -361,6 +361,9 @@ def test_translations_follow_french_typography(name: str) -> None:
         ),
         ("3 s, 12 ms, 2 × 3, 3 sorties", "3\u00a0s, 12\u00a0ms, 2\u00a0× 3, 3 sorties"),
         ("«mot»", "«\u00a0mot\u00a0»"),
+        # A counted noun the prose-number test reads as a unit; "s'en" is no second.
+        ("160 paramètres, 9 poids", "160\u00a0paramètres, 9\u00a0poids"),
+        ("le chapitre 4 s'en sert", "le chapitre 4 s'en sert"),
     ],
 )
 def test_french_typography(typed: str, typeset: str) -> None:
