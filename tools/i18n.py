@@ -151,8 +151,8 @@ PROSE_DIRECTIVES = frozenset(
 )
 #: Prose directives whose argument is a title (translated).
 TITLED_DIRECTIVES = frozenset({"exercise", "admonition"})
-#: Text that holds no word to translate once code, math and markup are removed.
-_NOT_WORDS = re.compile(r"`[^`]*`|\$[^$]*\$|<[^>]*>|\{[\w-]+\}|\([^)]*\)")
+#: Code, math, tags, roles and link targets: what a paragraph holds that is not prose.
+_NOT_WORDS = re.compile(r"`[^`]*`|\$[^$]*\$|<[^>]*>|\{[\w-]+\}|\]\([^)]*\)")
 
 
 def has_words(text: str) -> bool:

@@ -371,6 +371,19 @@ def test_french_typography(typed: str, typeset: str) -> None:
     assert i18n.french_typography(typeset) == typeset
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("(The training loss is averaged over the epoch.)", True),
+        ("See [the chapter](02_pooling.ipynb).", True),
+        ("`Conv1D(2, 3)`, $k = 3$", False),
+        ("[](https://example.org/a-long-path)", False),
+    ],
+)
+def test_a_paragraph_in_parentheses_is_still_prose(text: str, words: bool) -> None:
+    assert i18n.has_words(text) is words
+
+
 # ---------------------------------------------------------------- markdown units
 
 
