@@ -53,11 +53,9 @@ class _CallCounter(TorchFunctionMode):
 
 
 def count_calls(fn: Callable[[], object]) -> Counter[str]:
-    """How many times each torch function runs while ``fn()`` runs.
+    """How many times each torch function is called from Python while ``fn()`` runs.
 
-    The calls made from Python (``torch.nn.functional.linear``,
-    ``torch.Tensor.reshape``, ...): a loop over window positions shows up as
-    counts that grow with the input.
+    A loop over window positions shows up as counts that grow with the input.
     """
     with _CallCounter() as counter:
         fn()
@@ -65,10 +63,7 @@ def count_calls(fn: Callable[[], object]) -> Counter[str]:
 
 
 def graph_size(output: Tensor) -> int:
-    """Number of nodes of the autograd graph that produced ``output``.
-
-    Each node is one backward function that ``loss.backward()`` will run.
-    """
+    """Nodes of the autograd graph behind ``output``: the backward functions to run."""
     seen, stack = set(), [output.grad_fn]
     while stack:
         node = stack.pop()
@@ -106,9 +101,8 @@ class OpRow:
 class PassProfile:
     """The profile of one pass, ``"forward"`` or ``"backward"``.
 
-    ``seconds`` is its wall time, profiler included; ``outside_seconds`` the
-    part spent in no operation at all: Python, and the profiler's own
-    bookkeeping between operations.
+    ``seconds`` is its wall time, profiler included; ``outside_seconds`` the part
+    in no operation at all: Python, and the profiler's bookkeeping between them.
     """
 
     name: str
@@ -134,11 +128,10 @@ def profile_passes(
 ) -> dict[str, PassProfile]:
     """Profile ``fn()`` (the forward pass) and, given ``grad``, the backward pass.
 
-    ``fn`` computes the output (``lambda: layer(x)``), ``grad`` is sent back
-    from it. One ``torch.profiler`` session records every operation;
-    ``record_function`` marks where the forward pass ends and the backward pass
-    begins. The autograd engine's wrappers (``autograd::engine::evaluate_function``)
-    are left out: each wraps one backward node, listed under its own name.
+    ``fn`` computes the output (``lambda: layer(x)``), ``grad`` is sent back from
+    it; ``record_function`` marks where each pass begins. The autograd engine's
+    wrappers (``autograd::engine::evaluate_function``) are left out: each wraps
+    one backward node, listed under its own name.
     """
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         with record_function("forward"):
@@ -156,9 +149,8 @@ def profile_passes(
 def _summarise(marker: Any) -> PassProfile:
     """Sum the operations under one ``record_function`` marker by name.
 
-    Rows come out by calls, most first, and among equal calls in the order
-    of their first call: the same order every run, and it reads like the
-    code (a forward's slice, reshape, linear...).
+    Rows come by calls, most first, then by first call: the same order every
+    run, and it reads like the code (a forward's slice, reshape, linear...).
     """
     rows: dict[str, OpRow] = {}
     stack = sorted(marker.cpu_children, key=lambda e: e.time_range.start, reverse=True)
@@ -172,14 +164,10 @@ def _summarise(marker: Any) -> PassProfile:
         row.calls += 1
         row.self_seconds += event.self_cpu_time_total / 1e6
         row.self_bytes += event.self_cpu_memory_usage
-    first = {name: i for i, name in enumerate(rows)}
-    ordered = sorted(rows.values(), key=lambda r: (-r.calls, first[r.name]))
-    return PassProfile(
-        marker.name,
-        marker.cpu_time_total / 1e6,
-        marker.self_cpu_time_total / 1e6,
-        ordered,
-    )
+    ordered = sorted(rows.values(), key=lambda r: -r.calls)  # stable: first call
+    seconds = marker.cpu_time_total / 1e6
+    outside = marker.self_cpu_time_total / 1e6
+    return PassProfile(marker.name, seconds, outside, ordered)
 
 
 def format_bytes(n: float) -> str:
@@ -222,12 +210,11 @@ def format_profile(
 def onednn_primitives(fn: Callable[[], object]) -> list[dict[str, str]]:
     """What oneDNN itself reports running while ``fn()`` runs (CPU only).
 
-    oneDNN, behind ``torch.nn``'s float32 convolutions on a CPU, logs every
-    primitive it executes to the process's standard output
-    (``torch.backends.mkldnn.verbose``); this catches those lines. One dict per
-    primitive: ``kind`` (``convolution``, ``reorder``: a copy into another
-    memory layout), ``implementation`` (picked for this processor), ``pass``
-    (``forward_training``, ``backward_data``...) and ``algorithm`` (or ``""``).
+    oneDNN, behind ``torch.nn``'s float32 convolutions on a CPU, logs each primitive
+    it executes to standard output (``torch.backends.mkldnn.verbose``). One dict
+    per primitive: ``kind`` (``convolution``, ``reorder``: a copy into another
+    memory layout), ``implementation``, ``pass`` (``forward_training``...) and
+    ``algorithm`` (or ``""``).
     """
     libc = ctypes.CDLL(None)
     sys.stdout.flush()

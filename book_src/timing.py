@@ -1,17 +1,8 @@
 """Timing the rungs of chapter 6's ladder, and the tables of what was measured.
 
-The implementations of one convolution (:data:`IMPLEMENTATIONS`):
-
-* ``original``: the original course's loop, a timing baseline only
-  (:class:`OriginalConv1D`, :class:`OriginalConv2D`);
-* ``loop`` (a): this book's loop layers, :mod:`book_src.layers`;
-* ``unbind`` (b) and ``taps`` (c): :mod:`book_src.ladder`;
-* ``im2col`` (d): :mod:`book_src.vectorized`;
-* ``torch.nn`` (e): PyTorch's own ``nn.Conv1d`` and ``nn.Conv2d``.
-
-The implementations take turns, round after round (:func:`interleave`), so that
-a slow moment of the machine hits all of them; every :class:`Measurement` keeps
-all its samples.
+The ladder, (a) to (e), and the original course's loop (:func:`conv_class`) take
+turns, round after round (:func:`interleave`), so that a slow moment of the
+machine hits all of them; every :class:`Measurement` keeps all its samples.
 """
 
 from __future__ import annotations
@@ -44,7 +35,6 @@ __all__ = [
     "conv_class",
     "format_medians",
     "format_table",
-    "layer_case",
     "peak_memories",
     "time_layers",
     "time_train_steps",
@@ -194,9 +184,9 @@ class Timings:
     def ratio(
         self, m: Measurement, top: str | None, bottom: str | None
     ) -> float | None:
-        """Median of ``top`` over median of ``bottom`` on ``m``'s case.
+        """Median of ``top`` over median of ``bottom`` on ``m``'s case, or None.
 
-        None stands for ``m`` itself; None if one of the two was not measured.
+        None for ``top`` or ``bottom`` stands for ``m``; None if one was not measured.
         """
         try:
             a = self.find(m.benchmark, m.case, top) if top else m
@@ -256,16 +246,14 @@ def _time_cases(
     min_seconds: float,
     progress: bool | None,
 ) -> list[Measurement]:
-    """:func:`interleave` the implementations of each case, one after the other.
+    """:func:`interleave` the implementations of each ``(name, size, make)`` case.
 
-    A case is ``(name, size, make)``, ``make(implementation)`` giving what to
-    time. One :class:`Measurement` per phase and implementation; with two phases
-    (forward, backward), a ``"layer"`` measurement adds them up, sample by sample.
+    ``make(implementation)`` gives what to time. With two phases (forward,
+    backward), a ``"layer"`` measurement adds them up, sample by sample.
     """
     found = []
     total = len(cases) * len(implementations) * repeats
-    show = show_progress(progress)
-    with tqdm(total=total, disable=not show, file=sys.stderr) as bar:
+    with tqdm(total=total, disable=not show_progress(progress), file=sys.stderr) as bar:
         for case, size, make in cases:
             bar.set_description(case)
             fns = {impl: make(impl) for impl in implementations}
@@ -288,9 +276,8 @@ def timed_step(
     The same weights and the same random batch for every implementation.
     """
     generator = torch.Generator().manual_seed(0)
-    images = torch.rand(batch_size, *INPUT_SHAPES[name], generator=generator)
-    labels = torch.randint(0, 10, (batch_size,), generator=generator)
-    images, labels = images.to(device), labels.to(device)
+    images = torch.rand(batch_size, *INPUT_SHAPES[name], generator=generator).to(device)
+    labels = torch.randint(0, 10, (batch_size,), generator=generator).to(device)
     set_seed(0)
     ndim = 1 if name == "cnn1d" else 2
     network = models.cnn1d if ndim == 1 else models.cnn2d
@@ -320,18 +307,12 @@ def time_train_steps(
     """Seconds per training step (forward, backward, Adam step) of each network.
 
     The implementations take turns, ``repeats`` times, each sample lasting
-    ``min_seconds`` at least; ``progress`` shows a progress bar (default from
-    ``BOOK_SRC_PROGRESS``).
+    ``min_seconds`` at least; ``progress`` defaults to ``BOOK_SRC_PROGRESS``.
     """
     step = partial(timed_step, batch_size=batch_size, device=device)
     cases = [(name, 0, partial(step, name)) for name in model_names]
     phases = ["train step"]
     return _time_cases(cases, implementations, phases, repeats, min_seconds, progress)
-
-
-def layer_case(ndim: int, size: int) -> str:
-    """The name of a single-layer case: ``"Conv1D L=1024"``, ``"Conv2D 64x64"``."""
-    return f"Conv1D L={size}" if ndim == 1 else f"Conv2D {size}x{size}"
 
 
 def layer_and_data(
@@ -344,8 +325,7 @@ def layer_and_data(
 ) -> tuple[nn.Module, Tensor, Tensor]:
     """One layer of ``impl``, an input that requires a gradient, an output gradient.
 
-    The layer maps ``channels[0]`` to ``channels[1]`` channels with kernel 3,
-    stride 1 and padding 1 (the output is as large as the input); every
+    Kernel 3, stride 1 and padding 1: the output is as large as the input. Every
     implementation gets the same weights and the same data.
     """
     set_seed(0)
@@ -394,7 +374,8 @@ def time_layers(
         layer = layer_and_data(impl, ndim, size, batch_size, channels, device)
         return forward_backward(*layer)
 
-    cases = [(layer_case(ndim, s), s, partial(timed, size=s)) for s in sizes]
+    case = "Conv1D L={0}" if ndim == 1 else "Conv2D {0}x{0}"  # its size in {0}
+    cases = [(case.format(s), s, partial(timed, size=s)) for s in sizes]
     phases = ["forward", "backward"]
     return _time_cases(cases, implementations, phases, repeats, min_seconds, progress)
 
@@ -408,8 +389,7 @@ def peak_memories(
 ) -> dict[str, dict[int, int]]:
     """Peak bytes of one layer's forward and backward, per implementation and size.
 
-    The layer of :func:`time_layers`, on the CPU, after a warm-up:
-    ``{implementation: {size: peak bytes}}``.
+    The layer of :func:`time_layers`, on the CPU, after a warm-up.
     """
     peaks: dict[str, dict[int, int]] = {impl: {} for impl in implementations}
     for size in sizes:
@@ -472,10 +452,7 @@ def format_table(result: Timings, benchmarks: Sequence[str] | None = None) -> st
 def format_medians(
     result: Timings, benchmark: str, implementations: Sequence[str] | None = None
 ) -> str:
-    """One row per case, one column per implementation: the median times.
-
-    ``-`` where an implementation was not timed.
-    """
+    """One row per case, one column per implementation: median times, ``-`` if none."""
     impls = list(implementations or result.implementations)
     cases: dict[str, dict[str, Measurement]] = {}
     for m in result.measurements:

@@ -47,6 +47,7 @@ __all__ = [
     "EpochMeasurement",
     "Target",
     "Verdict",
+    "build_model",
     "extra_rounds",
     "format_table",
     "format_verdicts",
@@ -57,6 +58,7 @@ __all__ = [
     "run_benchmark",
     "save",
     "time_epochs",
+    "train_step",
 ]
 
 # The loops over positions: timed only up to BenchConfig.slow_max_size.
