@@ -1,26 +1,27 @@
 """Where the time and the memory go: counting calls, profiling, peak memory (chapter 6).
 
 Chapter 6 asks why the loop layers are slow before it makes them fast. These
-helpers answer with PyTorch's own instruments: :func:`count_calls` counts the
-torch functions a piece of code calls (``torch.overrides.TorchFunctionMode``),
-:func:`graph_size` the nodes of an autograd graph, :func:`profile_passes` runs
-``torch.profiler`` over one forward and one backward pass, :func:`peak_memory`
-finds the most memory held at once, and :func:`onednn_primitives` lists what
-oneDNN, behind ``torch.nn``'s convolutions on a CPU, runs.
+helpers answer with PyTorch's own instruments: ``TorchFunctionMode`` counts calls,
+the autograd graph its nodes, ``torch.profiler`` the operations and the memory of
+a pass, and oneDNN's verbose mode what ``torch.nn``'s convolutions run on a CPU.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.overrides import TorchFunctionMode, resolve_name
+from torch.profiler import ProfilerActivity, profile, record_function
 
 __all__ = [
     "OpRow",
@@ -52,11 +53,9 @@ class _CallCounter(TorchFunctionMode):
 
 
 def count_calls(fn: Callable[[], object]) -> Counter[str]:
-    """How many times each torch function runs while ``fn()`` runs.
+    """How many times each torch function is called from Python while ``fn()`` runs.
 
-    Counts the calls made from Python (``torch.nn.functional.linear``,
-    ``torch.Tensor.reshape``, ...), through ``torch.overrides.TorchFunctionMode``:
-    a loop over window positions shows up as counts that grow with the input.
+    A loop over window positions shows up as counts that grow with the input.
     """
     with _CallCounter() as counter:
         fn()
@@ -64,10 +63,7 @@ def count_calls(fn: Callable[[], object]) -> Counter[str]:
 
 
 def graph_size(output: Tensor) -> int:
-    """Number of nodes of the autograd graph that produced ``output``.
-
-    Each node is one backward function that ``loss.backward()`` will run.
-    """
+    """Nodes of the autograd graph behind ``output``: the backward functions to run."""
     seen, stack = set(), [output.grad_fn]
     while stack:
         node = stack.pop()
@@ -80,28 +76,19 @@ def graph_size(output: Tensor) -> int:
 
 # --- The profiler's view ----------------------------------------------------
 
-
-def _quiet_profiler() -> None:
-    """Keep the profiler library's start/stop log lines out of notebook outputs.
-
-    Kineto, the library behind ``torch.profiler``, logs a line to stderr each
-    time a profile starts and stops; level 6 silences it. It reads the setting
-    when it starts, so this must run before the first profile of the process.
-    A value the user set is left alone.
-    """
-    os.environ.setdefault("KINETO_LOG_LEVEL", "6")
+# Kineto, behind torch.profiler, logs a line to stderr each time a profile starts
+# and stops; level 6 keeps them out of notebook outputs. It reads the level once,
+# at the first profile of the process; a level the user set is left alone.
+os.environ.setdefault("KINETO_LOG_LEVEL", "6")
 
 
 @dataclass
 class OpRow:
-    """One operation of a profile, summed over all its calls.
+    """One operation of a profile (``"aten::addmm"``), summed over all its calls.
 
-    Attributes:
-        name: the operation, e.g. ``"aten::addmm"`` or ``"SliceBackward0"``.
-        calls: how many times it ran.
-        self_seconds: time inside it, not counting the operations it called.
-        self_bytes: memory it allocated minus memory it freed, not counting the
-            operations it called (allocations through PyTorch's CPU allocator).
+    ``self_seconds`` is the time inside it and ``self_bytes`` the memory it
+    allocated minus what it freed (through PyTorch's CPU allocator), neither
+    counting the operations it called.
     """
 
     name: str
@@ -112,14 +99,10 @@ class OpRow:
 
 @dataclass
 class PassProfile:
-    """The profile of one pass (forward or backward).
+    """The profile of one pass, ``"forward"`` or ``"backward"``.
 
-    Attributes:
-        name: ``"forward"`` or ``"backward"``.
-        seconds: wall time of the pass, profiler included.
-        outside_seconds: the part of it spent in no operation at all: Python,
-            and the profiler's own bookkeeping between operations.
-        rows: one :class:`OpRow` per operation name.
+    ``seconds`` is its wall time, profiler included; ``outside_seconds`` the part
+    in no operation at all: Python, and the profiler's bookkeeping between them.
     """
 
     name: str
@@ -143,25 +126,13 @@ class PassProfile:
 def profile_passes(
     fn: Callable[[], Tensor], grad: Tensor | None = None
 ) -> dict[str, PassProfile]:
-    """Profile ``fn()`` (the forward pass) and the backward pass of its result.
+    """Profile ``fn()`` (the forward pass) and, given ``grad``, the backward pass.
 
-    One ``torch.profiler`` session with ``profile_memory=True`` records every
-    operation; ``record_function`` marks where the forward pass ends and the
-    backward pass begins. The autograd engine's wrappers
-    (``autograd::engine::evaluate_function: ...``) are left out: each only
-    wraps one backward node, which is listed under its own name.
-
-    Args:
-        fn: computes the output, e.g. ``lambda: layer(x)``.
-        grad: the gradient to send back from the output; None profiles the
-            forward pass only.
-
-    Returns:
-        ``{"forward": ..., "backward": ...}`` (no ``"backward"`` without grad).
+    ``fn`` computes the output (``lambda: layer(x)``), ``grad`` is sent back from
+    it; ``record_function`` marks where each pass begins. The autograd engine's
+    wrappers (``autograd::engine::evaluate_function``) are left out: each wraps
+    one backward node, listed under its own name.
     """
-    from torch.profiler import ProfilerActivity, profile, record_function
-
-    _quiet_profiler()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         with record_function("forward"):
             out = fn()
@@ -178,9 +149,8 @@ def profile_passes(
 def _summarise(marker: Any) -> PassProfile:
     """Sum the operations under one ``record_function`` marker by name.
 
-    Rows come out by calls, most first, and among equal calls in the order
-    of their first call: the same order every run, and it reads like the
-    code (a forward's slice, reshape, linear...).
+    Rows come by calls, most first, then by first call: the same order every
+    run, and it reads like the code (a forward's slice, reshape, linear...).
     """
     rows: dict[str, OpRow] = {}
     stack = sorted(marker.cpu_children, key=lambda e: e.time_range.start, reverse=True)
@@ -194,14 +164,10 @@ def _summarise(marker: Any) -> PassProfile:
         row.calls += 1
         row.self_seconds += event.self_cpu_time_total / 1e6
         row.self_bytes += event.self_cpu_memory_usage
-    first = {name: i for i, name in enumerate(rows)}
-    ordered = sorted(rows.values(), key=lambda r: (-r.calls, first[r.name]))
-    return PassProfile(
-        marker.name,
-        marker.cpu_time_total / 1e6,
-        marker.self_cpu_time_total / 1e6,
-        ordered,
-    )
+    ordered = sorted(rows.values(), key=lambda r: -r.calls)  # stable: first call
+    seconds = marker.cpu_time_total / 1e6
+    outside = marker.self_cpu_time_total / 1e6
+    return PassProfile(marker.name, seconds, outside, ordered)
 
 
 def format_bytes(n: float) -> str:
@@ -217,10 +183,9 @@ def format_profile(
 ) -> str:
     """A profile as a text table: operation, calls, self memory, self time.
 
-    Rows are ordered by calls, most first, then by first call (see
-    :func:`profile_passes`), so the table is the same from run to run apart
-    from the times, which come last. ``limit`` rows are shown, plus any
-    operation listed in ``names``; a last line counts the rest.
+    Rows come by calls, most first, then by first call, so the table is the same
+    from run to run apart from the times, which come last. ``limit`` rows are
+    shown, plus any operation listed in ``names``; a last line counts the rest.
     """
     shown = profile.rows[:limit]
     shown += [r for r in profile.rows[limit:] if r.name in names]
@@ -245,21 +210,12 @@ def format_profile(
 def onednn_primitives(fn: Callable[[], object]) -> list[dict[str, str]]:
     """What oneDNN itself reports running while ``fn()`` runs (CPU only).
 
-    oneDNN, the library behind ``torch.nn``'s float32 convolutions on a CPU,
-    can log every primitive it executes (``torch.backends.mkldnn.verbose``):
-    its kind (``convolution``, ``reorder``: a copy into another memory
-    layout), the implementation it picked for this processor, the pass
-    (``forward_training``, ``backward_data``, ``backward_weights``) and, for
-    a convolution, the algorithm (``convolution_direct``, ...). It writes to
-    the process's standard output; this function catches those lines.
-
-    Returns:
-        One dict per primitive executed, with the keys ``kind``,
-        ``implementation``, ``pass`` and ``algorithm`` (``""`` if none).
+    oneDNN, behind ``torch.nn``'s float32 convolutions on a CPU, logs each primitive
+    it executes to standard output (``torch.backends.mkldnn.verbose``). One dict
+    per primitive: ``kind`` (``convolution``, ``reorder``: a copy into another
+    memory layout), ``implementation``, ``pass`` (``forward_training``...) and
+    ``algorithm`` (or ``""``).
     """
-    import ctypes
-    import tempfile
-
     libc = ctypes.CDLL(None)
     sys.stdout.flush()
     libc.fflush(None)
@@ -282,29 +238,18 @@ def onednn_primitives(fn: Callable[[], object]) -> list[dict[str, str]]:
         if fields[:5] != ["onednn_verbose", "v1", "primitive", "exec", "cpu"]:
             continue
         algorithm = next((f[4:] for f in fields if f.startswith("alg:")), "")
-        found.append(
-            {
-                "kind": fields[5],
-                "implementation": fields[6],
-                "pass": fields[7],
-                "algorithm": algorithm,
-            }
-        )
+        keys = ("kind", "implementation", "pass")
+        found.append(dict(zip(keys, fields[5:8]), algorithm=algorithm))
     return found
 
 
 def peak_memory(fn: Callable[[], object]) -> int:
     """Most bytes held at once by what ``fn()`` allocates, over its whole run.
 
-    The profiler records every allocation and every free of PyTorch's CPU
-    allocator with its time; the peak is the largest running total, counted
-    from zero at the start (memory held before ``fn`` runs is not counted).
-    Memory a library allocates by itself, outside PyTorch's allocator, is not
-    seen.
+    The largest running total of the allocations and frees of PyTorch's CPU
+    allocator, which the profiler records; memory held before ``fn`` runs, or
+    allocated by a library outside PyTorch's allocator, is not counted.
     """
-    from torch.profiler import ProfilerActivity, profile
-
-    _quiet_profiler()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
     events = sorted(
@@ -312,11 +257,7 @@ def peak_memory(fn: Callable[[], object]) -> int:
         for e in prof.profiler.kineto_results.events()
         if e.name() == "[memory]"
     )
-    live = peak = 0
-    for _, nbytes in events:
-        live += nbytes
-        peak = max(peak, live)
-    return peak
+    return max(accumulate((nbytes for _, nbytes in events), initial=0))
 
 
 def format_time(seconds: float) -> str:

@@ -1,9 +1,8 @@
 """Chapter 3's cnn1d run, committed with the course, for chapters 4 and 6.
 
-Chapter 3 prints a summary of its run (:func:`format_summary`); ``python -m
-tools.results`` copies it from the chapter's committed outputs into
-``book_src/results/cnn1d.json``, package data that chapters 4 and 6 read with
-:func:`load_result`. So they never train cnn1d again, and every chapter runs alone.
+Chapter 3 prints a summary of its run (:func:`format_summary`), copied from its
+committed outputs into ``book_src/results/cnn1d.json``; chapters 4 and 6 read it
+(:func:`load_result`), so they never train cnn1d again.
 """
 
 from __future__ import annotations
@@ -50,9 +49,8 @@ def format_summary(
     A ``quick`` run says so in its header, and ``tools.results`` refuses to commit it.
     """
     history = summary["history"]
-    history = (
-        dataclasses.asdict(history) if dataclasses.is_dataclass(history) else history
-    )
+    if dataclasses.is_dataclass(history):
+        history = dataclasses.asdict(history)
     header = HEADER.format(name=name)
     lines = [f"{QUICK} {header}" if quick else header]
     lines.append(f"parameters: {summary['parameters']:,}")

@@ -1,19 +1,8 @@
-"""Timing the rungs of chapter 6's ladder, and drawing what was measured (chapter 6).
+"""Timing the rungs of chapter 6's ladder, and the tables of what was measured.
 
-The implementations of one convolution (:data:`IMPLEMENTATIONS`):
-
-* ``original``: the original course's loop, kept as a timing baseline only
-  (:class:`OriginalConv1D`, :class:`OriginalConv2D`);
-* ``loop`` (a): this book's loop layers, :mod:`book_src.layers`;
-* ``unbind`` (b) and ``taps`` (c): :mod:`book_src.ladder`;
-* ``im2col`` (d): :mod:`book_src.vectorized`;
-* ``torch.nn`` (e): PyTorch's own ``nn.Conv1d`` and ``nn.Conv2d``.
-
-How it times: every function runs once before it is timed; each sample repeats
-it until ``min_seconds`` have passed; the implementations take turns, round
-after round, so that a slow moment of the machine hits all of them; and every
-:class:`Measurement` keeps all its samples. ``make bench`` (``tools/bench.py``)
-runs the same functions at full size and with more rounds.
+The ladder, (a) to (e), and the original course's loop (:func:`conv_class`) take
+turns, round after round (:func:`interleave`), so that a slow moment of the
+machine hits all of them; every :class:`Measurement` keeps all its samples.
 """
 
 from __future__ import annotations
@@ -24,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -43,26 +32,17 @@ __all__ = [
     "OriginalConv1D",
     "OriginalConv2D",
     "Timings",
-    "build_model",
     "conv_class",
     "format_medians",
     "format_table",
-    "layer_case",
     "peak_memories",
     "time_layers",
     "time_train_steps",
 ]
 
-IMPLEMENTATIONS: tuple[str, ...] = (
-    "original",
-    "loop",
-    "unbind",
-    "taps",
-    "im2col",
-    "torch.nn",
-)
-# Chapter 6's ladder, (a) to (e).
+# Chapter 6's ladder, (a) to (e), and every implementation: the baseline too.
 LADDER: tuple[str, ...] = ("loop", "unbind", "taps", "im2col", "torch.nn")
+IMPLEMENTATIONS: tuple[str, ...] = ("original", *LADDER)
 # The networks' input shape: MNIST images, read as sequences by cnn1d.
 INPUT_SHAPES = {"cnn1d": (1, 784), "cnn2d": (1, 28, 28)}
 
@@ -73,9 +53,9 @@ INPUT_SHAPES = {"cnn1d": (1, 784), "cnn2d": (1, 28, 28)}
 class OriginalConv1D(nn.Module):
     """BASELINE FOR TIMING ONLY: the original course's 1D convolution loop.
 
-    Its algorithm, re-expressed: pad, cut ``x[:, :, i - k:i]`` for ``i`` in
-    ``range(k, L + 1, stride)``, apply the Linear, stack. No dilation, groups or
-    checks; used nowhere but here, to show that the book's loop costs no more.
+    Pad, cut ``x[:, :, i - k:i]`` for ``i`` in ``range(k, L + 1, stride)``, apply
+    the Linear, stack. No dilation, groups or checks: it shows that the book's
+    loop costs no more.
     """
 
     spatial_dims = 1
@@ -127,11 +107,7 @@ class OriginalConv2D(OriginalConv1D):
 
 
 def conv_class(implementation: str, ndim: int) -> type[nn.Module]:
-    """The class of ``implementation`` (:data:`IMPLEMENTATIONS`) in 1D or 2D.
-
-    Raises:
-        ValueError: an unknown implementation or dimension.
-    """
+    """The class of ``implementation`` (:data:`IMPLEMENTATIONS`) in 1D or 2D."""
     classes: dict[str, tuple[type[nn.Module], type[nn.Module]]] = {
         "original": (OriginalConv1D, OriginalConv2D),
         "loop": (layers.Conv1D, layers.Conv2D),
@@ -146,13 +122,6 @@ def conv_class(implementation: str, ndim: int) -> type[nn.Module]:
             f"one of {IMPLEMENTATIONS} and 1 or 2"
         )
     return classes[implementation][ndim - 1]
-
-
-def build_model(name: str, implementation: str, seed: int = 0) -> nn.Module:
-    """``cnn1d`` or ``cnn2d`` built on ``implementation``'s convolution."""
-    set_seed(seed)
-    conv = conv_class(implementation, 1 if name == "cnn1d" else 2)
-    return {"cnn1d": models.cnn1d, "cnn2d": models.cnn2d}[name](conv=conv)
 
 
 # --- What is measured --------------------------------------------------------
@@ -172,7 +141,6 @@ class Measurement:
     size: int
     implementation: str
     seconds: list[float]
-    note: str = ""
 
     @property
     def median(self) -> float:
@@ -207,22 +175,18 @@ class Timings:
 
     def find(self, benchmark: str, case: str, implementation: str) -> Measurement:
         """The measurement of one implementation on one case (KeyError if none)."""
+        key = (benchmark, case, implementation)
         for m in self.measurements:
-            if (m.benchmark, m.case, m.implementation) == (
-                benchmark,
-                case,
-                implementation,
-            ):
+            if (m.benchmark, m.case, m.implementation) == key:
                 return m
-        raise KeyError((benchmark, case, implementation))
+        raise KeyError(key)
 
     def ratio(
         self, m: Measurement, top: str | None, bottom: str | None
     ) -> float | None:
-        """Median of ``top`` over median of ``bottom`` on ``m``'s case.
+        """Median of ``top`` over median of ``bottom`` on ``m``'s case, or None.
 
-        None stands for ``m`` itself; the result is None when one of the two
-        was not measured.
+        None for ``top`` or ``bottom`` stands for ``m``; None if one was not measured.
         """
         try:
             a = self.find(m.benchmark, m.case, top) if top else m
@@ -235,7 +199,6 @@ class Timings:
     def implementations(self) -> list[str]:
         """The implementations measured, in the order of :data:`IMPLEMENTATIONS`."""
         found = {m.implementation for m in self.measurements}
-        found |= {impl for by_impl in self.memory.values() for impl in by_impl}
         return [impl for impl in IMPLEMENTATIONS if impl in found]
 
 
@@ -254,7 +217,7 @@ def clock(device: torch.device) -> float:
 
 
 def interleave(
-    fns: dict[str, Timed], repeats: int, min_seconds: float, bar: Any = None
+    fns: dict[str, Timed], repeats: int, min_seconds: float, bar: tqdm
 ) -> dict[str, list[tuple[float, ...]]]:
     """Time every function ``repeats`` times, taking turns.
 
@@ -271,132 +234,103 @@ def interleave(
         for name, fn in fns.items():
             runs = [fn() for _ in range(numbers[name])]
             samples[name].append(tuple(sum(p) / len(runs) for p in zip(*runs)))
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
     return samples
 
 
-def measure(
-    fns: dict[str, Timed],
-    case: str,
-    size: int,
+def _time_cases(
+    cases: list[tuple[str, int, Callable[[str], Timed]]],
+    implementations: Sequence[str],
     phases: Sequence[str],
     repeats: int,
     min_seconds: float,
-    bar: Any = None,
+    progress: bool | None,
 ) -> list[Measurement]:
-    """:func:`interleave` ``fns``, one :class:`Measurement` per phase of each.
+    """:func:`interleave` the implementations of each ``(name, size, make)`` case.
 
-    With two phases (forward, backward), a ``"layer"`` measurement adds them up,
-    sample by sample.
+    ``make(implementation)`` gives what to time. With two phases (forward,
+    backward), a ``"layer"`` measurement adds them up, sample by sample.
     """
     found = []
-    for impl, rounds in interleave(fns, repeats, min_seconds, bar).items():
-        if len(phases) > 1:
-            found.append(
-                Measurement("layer", case, size, impl, [sum(r) for r in rounds])
-            )
-        found += [
-            Measurement(phase, case, size, impl, [r[i] for r in rounds])
-            for i, phase in enumerate(phases)
-        ]
+    total = len(cases) * len(implementations) * repeats
+    with tqdm(total=total, disable=not show_progress(progress), file=sys.stderr) as bar:
+        for case, size, make in cases:
+            bar.set_description(case)
+            fns = {impl: make(impl) for impl in implementations}
+            for impl, rounds in interleave(fns, repeats, min_seconds, bar).items():
+                if len(phases) > 1:
+                    layer = [sum(r) for r in rounds]
+                    found.append(Measurement("layer", case, size, impl, layer))
+                found += [
+                    Measurement(phase, case, size, impl, [r[i] for r in rounds])
+                    for i, phase in enumerate(phases)
+                ]
     return found
 
 
-def progress_bar(total: int, desc: str, progress: bool | None) -> tqdm:
-    """A progress bar on stderr; ``progress=None`` asks ``BOOK_SRC_PROGRESS``."""
-    return tqdm(
-        total=total, desc=desc, disable=not show_progress(progress), file=sys.stderr
-    )
+def timed_step(
+    name: str, impl: str, batch_size: int = 64, device: torch.device | str = "cpu"
+) -> Timed:
+    """One training step (Adam, cross-entropy) of ``name`` built on ``impl``, timed.
 
-
-def train_step(model: nn.Module) -> Callable[[Tensor, Tensor], Tensor]:
-    """A function doing one training step (Adam, cross-entropy) of ``model``."""
+    The same weights and the same random batch for every implementation.
+    """
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(batch_size, *INPUT_SHAPES[name], generator=generator).to(device)
+    labels = torch.randint(0, 10, (batch_size,), generator=generator).to(device)
+    set_seed(0)
+    ndim = 1 if name == "cnn1d" else 2
+    network = models.cnn1d if ndim == 1 else models.cnn2d
+    model = network(conv=conv_class(impl, ndim)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
-    def step(images: Tensor, labels: Tensor) -> Tensor:
+    def run() -> tuple[float, ...]:
+        start = clock(images.device)
         loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        return loss
-
-    return step
-
-
-def timed_step(model: nn.Module, images: Tensor, labels: Tensor) -> Timed:
-    """One training step of ``model`` on one batch, timed."""
-    step = train_step(model.to(images.device))
-
-    def run() -> tuple[float, ...]:
-        start = clock(images.device)
-        step(images, labels)
         return (clock(images.device) - start,)
 
     return run
 
 
 def time_train_steps(
-    model_names: Iterable[str] = ("cnn1d", "cnn2d"),
+    model_names: Sequence[str] = ("cnn1d", "cnn2d"),
     implementations: Sequence[str] = IMPLEMENTATIONS,
     batch_size: int = 64,
     repeats: int = 5,
     min_seconds: float = 0.2,
     device: torch.device | str = "cpu",
-    seed: int = 0,
     progress: bool | None = None,
 ) -> list[Measurement]:
     """Seconds per training step (forward, backward, Adam step) of each network.
 
-    Every implementation trains the same network (``"cnn1d"``, ``"cnn2d"``) from
-    the same weights on the same random batch of MNIST's shape; they take turns,
-    ``repeats`` times, each sample lasting ``min_seconds`` at least. ``seed``
-    seeds the weights and the batch; ``progress`` shows a progress bar (default
-    from ``BOOK_SRC_PROGRESS``).
+    The implementations take turns, ``repeats`` times, each sample lasting
+    ``min_seconds`` at least; ``progress`` defaults to ``BOOK_SRC_PROGRESS``.
     """
-    model_names, found = list(model_names), []
-    total = len(model_names) * len(implementations) * repeats
-    with progress_bar(total, "training steps", progress) as bar:
-        for name in model_names:
-            generator = torch.Generator().manual_seed(seed)
-            shape = INPUT_SHAPES[name]
-            images = torch.rand(batch_size, *shape, generator=generator).to(device)
-            labels = torch.randint(0, 10, (batch_size,), generator=generator)
-            fns = {
-                impl: timed_step(
-                    build_model(name, impl, seed), images, labels.to(device)
-                )
-                for impl in implementations
-            }
-            found += measure(fns, name, 0, ["train step"], repeats, min_seconds, bar)
-    return found
-
-
-def layer_case(ndim: int, size: int) -> str:
-    """The name of a single-layer case: ``"Conv1D L=1024"``, ``"Conv2D 64x64"``."""
-    return f"Conv1D L={size}" if ndim == 1 else f"Conv2D {size}x{size}"
+    step = partial(timed_step, batch_size=batch_size, device=device)
+    cases = [(name, 0, partial(step, name)) for name in model_names]
+    phases = ["train step"]
+    return _time_cases(cases, implementations, phases, repeats, min_seconds, progress)
 
 
 def layer_and_data(
     impl: str,
     ndim: int,
     size: int,
-    channels: tuple[int, int] = (16, 32),
-    kernel_size: int = 3,
     batch_size: int = 64,
+    channels: tuple[int, int] = (16, 32),
     device: torch.device | str = "cpu",
-    seed: int = 0,
 ) -> tuple[nn.Module, Tensor, Tensor]:
     """One layer of ``impl``, an input that requires a gradient, an output gradient.
 
-    The layer maps ``channels[0]`` to ``channels[1]`` channels with stride 1 and
-    padding ``kernel_size // 2`` (the output is as large as the input); every
-    implementation gets the same weights and the same data from ``seed``.
+    Kernel 3, stride 1 and padding 1: the output is as large as the input. Every
+    implementation gets the same weights and the same data.
     """
-    set_seed(seed)
-    cls = conv_class(impl, ndim)
-    layer = cls(*channels, kernel_size=kernel_size, padding=kernel_size // 2)
-    generator = torch.Generator().manual_seed(seed)
+    set_seed(0)
+    layer = conv_class(impl, ndim)(*channels, kernel_size=3, padding=1)
+    generator = torch.Generator().manual_seed(0)
     x = torch.randn((batch_size, channels[0], *(size,) * ndim), generator=generator)
     grad = torch.randn((batch_size, channels[1], *(size,) * ndim), generator=generator)
     return layer.to(device), x.to(device).requires_grad_(), grad.to(device)
@@ -421,71 +355,47 @@ def time_layers(
     ndim: int,
     sizes: Sequence[int],
     implementations: Sequence[str] = LADDER,
-    channels: tuple[int, int] = (16, 32),
-    kernel_size: int = 3,
     batch_size: int = 64,
+    channels: tuple[int, int] = (16, 32),
     repeats: int = 3,
     min_seconds: float = 0.2,
     device: torch.device | str = "cpu",
-    seed: int = 0,
     progress: bool | None = None,
 ) -> list[Measurement]:
     """Seconds per forward and per backward pass of one layer, per input size.
 
-    The layer and data are :func:`layer_and_data`'s, in ``ndim`` (1: length
-    ``size``, 2: ``size x size`` images); the backward pass computes the
-    gradients of the input, weight and bias, as inside a network. Each size
-    gives three measurements per implementation: ``"layer"``, ``"forward"``
-    and ``"backward"``. The other arguments are :func:`time_train_steps`'.
+    The layer and data are :func:`layer_and_data`'s; the backward pass computes
+    the gradients of the input, weight and bias, as inside a network. Each size
+    gives a ``"layer"``, a ``"forward"`` and a ``"backward"`` measurement per
+    implementation. The other arguments are :func:`time_train_steps`'.
     """
-    found: list[Measurement] = []
-    total = len(sizes) * len(implementations) * repeats
-    with progress_bar(total, f"{ndim}D layer sizes", progress) as bar:
-        for size in sizes:
-            fns = {
-                impl: forward_backward(
-                    *layer_and_data(
-                        impl,
-                        ndim,
-                        size,
-                        channels,
-                        kernel_size,
-                        batch_size,
-                        device,
-                        seed,
-                    )
-                )
-                for impl in implementations
-            }
-            case = layer_case(ndim, size)
-            found += measure(
-                fns, case, size, ["forward", "backward"], repeats, min_seconds, bar
-            )
-    return found
+
+    def timed(impl: str, size: int) -> Timed:
+        layer = layer_and_data(impl, ndim, size, batch_size, channels, device)
+        return forward_backward(*layer)
+
+    case = "Conv1D L={0}" if ndim == 1 else "Conv2D {0}x{0}"  # its size in {0}
+    cases = [(case.format(s), s, partial(timed, size=s)) for s in sizes]
+    phases = ["forward", "backward"]
+    return _time_cases(cases, implementations, phases, repeats, min_seconds, progress)
 
 
 def peak_memories(
     ndim: int,
     sizes: Sequence[int],
     implementations: Sequence[str] = ("taps", "im2col", "torch.nn"),
-    channels: tuple[int, int] = (16, 32),
-    kernel_size: int = 3,
     batch_size: int = 64,
-    seed: int = 0,
+    channels: tuple[int, int] = (16, 32),
 ) -> dict[str, dict[int, int]]:
     """Peak bytes of one layer's forward and backward, per implementation and size.
 
-    The layer of :func:`time_layers`, on the CPU, measured by
-    :func:`book_src.profiling.peak_memory` after a warm-up:
-    ``{implementation: {size: peak bytes}}``.
+    The layer of :func:`time_layers`, on the CPU, after a warm-up.
     """
     peaks: dict[str, dict[int, int]] = {impl: {} for impl in implementations}
     for size in sizes:
         for impl in implementations:
-            layer, x, grad = layer_and_data(
-                impl, ndim, size, channels, kernel_size, batch_size, "cpu", seed
-            )
-            forward_backward(layer, x, grad)()  # warm-up, outside the count
+            layer, x, grad = layer_and_data(impl, ndim, size, batch_size, channels)
+            layer(x).backward(grad)  # warm-up, outside the count
             x.grad = None
             layer.zero_grad(set_to_none=True)
             peaks[impl][size] = peak_memory(lambda: layer(x).backward(grad))  # noqa: B023
@@ -501,23 +411,16 @@ TITLES = {
     "backward": "One layer, backward pass",
     "epoch": "One training epoch",
 }
-COLUMNS = {"min": 9, "median": 9, "max": 9, "n": 2, "median / torch.nn": 17}
-COLUMNS["loop / median"] = 13  # the column and its width with align=True
+COLUMNS = ("min", "median", "max", "n", "median / torch.nn", "loop / median")
 
 
-def format_table(
-    result: Timings,
-    align: bool = False,
-    benchmarks: Sequence[str] | None = None,
-    implementations: Sequence[str] | None = None,
-) -> str:
+def format_table(result: Timings, benchmarks: Sequence[str] | None = None) -> str:
     """The measurements as text tables, one per benchmark (all, or ``benchmarks``).
 
     Columns: the fastest, median and slowest sample, their number, the median
     divided by torch.nn's, and the loop's median divided by this one (the
-    speed-up over the loop layer). ``align`` pads the cells into columns, for a
-    terminal; without it only the numbers change from run to run, which the
-    notebook tests rely on. Notes (``Measurement.note``) close each table.
+    speed-up over the loop layer). Cells are not padded into columns: only the
+    numbers change from run to run, which the notebook tests rely on.
     """
     lines = [
         f"Measured on {result.device} with {result.threads} "
@@ -526,21 +429,16 @@ def format_table(
     ]
     tables: dict[str, list[Measurement]] = {}
     for m in result.measurements:
-        if (benchmarks is None or m.benchmark in benchmarks) and (
-            implementations is None or m.implementation in implementations
-        ):
+        if benchmarks is None or m.benchmark in benchmarks:
             tables.setdefault(m.benchmark, []).append(m)
     width = max((len(m.case) for ms in tables.values() for m in ms), default=5)
 
     def row(first: str, second: str, cells: Iterable[str]) -> str:
-        if align:
-            cells = [f"{c:>{w}}" for c, w in zip(cells, COLUMNS.values())]
         return f"{first:<{width}} | {second:<14} | " + " | ".join(cells)
 
     for benchmark, ms in tables.items():
         lines += ["", f"{TITLES[benchmark]} (batch {result.batch_size}):"]
         lines.append(row("case", "implementation", COLUMNS))
-        notes: dict[str, list[str]] = {}
         for m in ms:
             cells = [format_time(t) for t in (m.min, m.median, m.max)]
             cells.append(str(len(m.seconds)))
@@ -548,20 +446,13 @@ def format_table(
                 value = result.ratio(m, top, bottom)
                 cells.append("-" if value is None else f"{value:.1f}x")
             lines.append(row(m.case, m.implementation, cells))
-            if m.note and m.implementation not in notes.setdefault(m.note, []):
-                notes[m.note].append(m.implementation)
-        lines += [f"({', '.join(impls)}: {note})" for note, impls in notes.items()]
     return "\n".join(lines)
 
 
 def format_medians(
     result: Timings, benchmark: str, implementations: Sequence[str] | None = None
 ) -> str:
-    """One row per case, one column per implementation: the median times.
-
-    A compact view of one benchmark (``"forward"``, ``"backward"``...); ``-``
-    where an implementation was not timed.
-    """
+    """One row per case, one column per implementation: median times, ``-`` if none."""
     impls = list(implementations or result.implementations)
     cases: dict[str, dict[str, Measurement]] = {}
     for m in result.measurements:

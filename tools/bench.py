@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from book_src import plots, timing
-from book_src.training import default_device, make_loaders, show_progress
+from book_src import models, plots, timing
+from book_src.training import default_device, make_loaders, set_seed, show_progress
 from tools.files import write_atomic
 
 __all__ = [
@@ -43,9 +44,12 @@ __all__ = [
     "TARGETS",
     "BenchConfig",
     "BenchResult",
+    "EpochMeasurement",
     "Target",
     "Verdict",
+    "build_model",
     "extra_rounds",
+    "format_table",
     "format_verdicts",
     "judge",
     "main",
@@ -54,6 +58,7 @@ __all__ = [
     "run_benchmark",
     "save",
     "time_epochs",
+    "train_step",
 ]
 
 # The loops over positions: timed only up to BenchConfig.slow_max_size.
@@ -171,8 +176,8 @@ class BenchConfig:
         extra_seconds: at most this long, in all, for those extra rounds.
         min_seconds: each timed sample runs the step or call enough times to
             last at least this long (one run if a single one is longer).
-        layer_channels: ``(in, out)`` channels of the single-layer benchmark.
-        kernel_size: its kernel size (padding ``kernel_size // 2``, stride 1).
+        layer_channels: ``(in, out)`` channels of the single-layer benchmark
+            (kernel 3, padding 1, stride 1).
         lengths_1d: input lengths of the 1D layer benchmark.
         sides_2d: image sides of the 2D layer benchmark.
         slow_max_size: ``(1D, 2D)``: the position loops (``original``,
@@ -186,7 +191,6 @@ class BenchConfig:
             full epochs take minutes (their time is scaled to a full epoch,
             and the table says so); None times their full epochs too.
         device: ``"cpu"``, ``"cuda"``; None picks CUDA when present.
-        seed: seeds the weights and the data.
     """
 
     implementations: tuple[str, ...] = timing.IMPLEMENTATIONS
@@ -197,7 +201,6 @@ class BenchConfig:
     extra_seconds: float = 60.0
     min_seconds: float = 0.2
     layer_channels: tuple[int, int] = (16, 32)
-    kernel_size: int = 3
     lengths_1d: tuple[int, ...] = (256, 512, 1024, 2048)
     sides_2d: tuple[int, ...] = (8, 16, 32, 64)
     slow_max_size: tuple[int, int] = (2048, 32)
@@ -208,7 +211,6 @@ class BenchConfig:
     epoch_batches: int | None = None
     loop_epoch_batches: int | None = 250
     device: str | None = None
-    seed: int = 0
 
 
 # --- The whole benchmark ------------------------------------------------------
@@ -244,7 +246,7 @@ class BenchResult:
                 "time_over_torch_nn": _round(ratio(m, None, "torch.nn")),
                 # how many times faster than the book's loop layers
                 "loop_time_over_time": _round(ratio(m, "loop", None)),
-                "note": m.note,
+                "note": m.note if isinstance(m, EpochMeasurement) else "",
             }
             for m in self.timings.measurements
         ]
@@ -340,10 +342,9 @@ def run_benchmark(
     device = torch.device(config.device) if config.device else default_device()
     start = time.perf_counter()
     impls = config.implementations
-    common = dict(device=device, seed=config.seed, progress=progress)
+    common = dict(device=device, progress=progress)
     layer = dict(
         channels=config.layer_channels,
-        kernel_size=config.kernel_size,
         batch_size=config.batch_size,
         min_seconds=config.min_seconds,
         **common,
@@ -397,17 +398,11 @@ def run_benchmark(
         for ndim, sizes in ((1, config.memory_lengths_1d), (2, config.memory_sides_2d)):
             if sizes and memory_impls:
                 timings.memory[f"Conv{ndim}D"] = timing.peak_memories(
-                    ndim,
-                    sizes,
-                    memory_impls,
-                    config.layer_channels,
-                    config.kernel_size,
-                    config.batch_size,
-                    config.seed,
+                    ndim, sizes, memory_impls, config.batch_size, config.layer_channels
                 )
     if config.epoch and config.models:
         if epoch_data is None:
-            epoch_data = mnist_training_split(config.seed)
+            epoch_data = mnist_training_split()
         images, labels = epoch_data
         timings.measurements += time_epochs(
             config.models,
@@ -422,6 +417,34 @@ def run_benchmark(
     return BenchResult(timings, config, time.perf_counter() - start)
 
 
+@dataclass
+class EpochMeasurement(timing.Measurement):
+    """The seconds of one epoch, and a note on how they were obtained."""
+
+    note: str = ""
+
+
+def build_model(name: str, implementation: str) -> nn.Module:
+    """``cnn1d`` or ``cnn2d`` built on ``implementation``'s convolution."""
+    set_seed(0)
+    conv = timing.conv_class(implementation, 1 if name == "cnn1d" else 2)
+    return {"cnn1d": models.cnn1d, "cnn2d": models.cnn2d}[name](conv=conv)
+
+
+def train_step(model: nn.Module) -> Callable[[Tensor, Tensor], Tensor]:
+    """A function doing one training step (Adam, cross-entropy) of ``model``."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step(images: Tensor, labels: Tensor) -> Tensor:
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
 def time_epochs(
     model_names: Iterable[str],
     images: Tensor,
@@ -431,12 +454,11 @@ def time_epochs(
     max_batches: int | None = None,
     loop_max_batches: int | None = None,
     device: torch.device | str = "cpu",
-    seed: int = 0,
     progress: bool | None = None,
-) -> list[timing.Measurement]:
+) -> list[EpochMeasurement]:
     """Seconds per training epoch of each network, once per implementation.
 
-    The data is held in memory (on ``device``) and shuffled once with ``seed``,
+    The data is held in memory (on ``device``) and shuffled once (seed 0),
     so only the model's work is timed: forward, loss, backward and Adam step,
     with ``loss.item()`` every batch as ``book_src.training.fit`` does.
 
@@ -455,11 +477,10 @@ def time_epochs(
         loop_max_batches: at most this many for the position loops
             (:data:`SLOW_IMPLEMENTATIONS`; None: as many as the others).
         device: where to run.
-        seed: seeds the weights and the order of the samples.
         progress: show a progress bar; default from ``BOOK_SRC_PROGRESS``.
     """
     device = torch.device(device)
-    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
     images, labels = images[order].to(device), labels[order].to(device)
     full = len(images) // batch_size
     measurements = []
@@ -470,7 +491,7 @@ def time_epochs(
             batches = min(full, max_batches or full)
             if impl in SLOW_IMPLEMENTATIONS:
                 batches = min(batches, loop_max_batches or full)
-            step = timing.train_step(timing.build_model(name, impl, seed).to(device))
+            step = train_step(build_model(name, impl).to(device))
             start = timing.clock(device)
             for b in tqdm(
                 range(batches),
@@ -490,7 +511,7 @@ def time_epochs(
                     "scaled to a full epoch"
                 )
             measurements.append(
-                timing.Measurement("epoch", name, 0, impl, [seconds], note)
+                EpochMeasurement("epoch", name, 0, impl, [seconds], note)
             )
     return measurements
 
@@ -510,6 +531,28 @@ def mnist_training_split(seed: int = 0) -> tuple[Tensor, Tensor]:
 
 
 # --- Reporting and the command line -------------------------------------------
+
+
+# The widths of the number columns of timing.format_table, min to loop / median.
+WIDTHS = (9, 9, 9, 2, 17, 13)
+
+
+def format_table(timings: timing.Timings) -> str:
+    """:func:`book_src.timing.format_table` in columns, closed by the epochs' notes."""
+    lines = []
+    for line in timing.format_table(timings).splitlines():
+        cells = line.split(" | ")
+        if len(cells) == 2 + len(WIDTHS):  # a row: case, implementation, numbers
+            numbers = [f"{c:>{w}}" for c, w in zip(cells[2:], WIDTHS)]
+            line = " | ".join(cells[:2] + numbers)
+        lines.append(line)
+    notes: dict[str, list[str]] = {}
+    for m in timings.measurements:
+        if isinstance(m, EpochMeasurement) and m.note:
+            if m.implementation not in notes.setdefault(m.note, []):
+                notes[m.note].append(m.implementation)
+    lines += [f"({', '.join(impls)}: {note})" for note, impls in notes.items()]
+    return "\n".join(lines)
 
 
 def format_verdicts(result: BenchResult) -> str:
@@ -642,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     torch.set_num_threads(args.threads)
     result = run_benchmark(config)
-    print(timing.format_table(result.timings, align=True))
+    print(format_table(result.timings))
     print()
     print(format_verdicts(result))
     csv_path, json_path = save(result, args.out)

@@ -212,7 +212,7 @@ def test_the_run_judges_its_targets(result):
 def test_epoch_note_says_when_it_is_not_a_full_epoch(result):
     estimated = "estimated: first 1 of 3 batches timed, scaled to a full epoch"
     assert result.timings.find("epoch", "cnn1d", "loop").note == estimated
-    table = timing.format_table(result.timings)
+    table = bench.format_table(result.timings)
     assert f"(loop: {estimated})" in table
     assert "(taps, im2col, torch.nn: estimated: first 2 of 3 batches" in table
     measurements = bench.time_epochs(
@@ -228,6 +228,24 @@ def test_epoch_note_says_when_it_is_not_a_full_epoch(result):
         "estimated: first 1 of 3 batches timed, scaled to a full epoch",
         "full epoch: 3 batches",
     ]
+
+
+def test_the_table_is_aligned_for_a_terminal(result):
+    aligned = bench.format_table(result.timings)
+    assert len({len(line) for line in aligned.splitlines()[3:8]}) == 1
+    assert re.search(r"\|\s+min \|\s+median \|\s+max \|", aligned)
+    assert aligned.startswith(timing.format_table(result.timings).splitlines()[0])
+
+
+def test_a_note_closes_the_table():
+    timings = timing.Timings(
+        [
+            bench.EpochMeasurement("epoch", "cnn1d", 0, impl, [1.0], note)
+            for impl, note in (("loop", "a note"), ("taps", "a note"), ("im2col", ""))
+        ]
+    )
+    table = bench.format_table(timings)
+    assert table.splitlines()[-1] == "(loop, taps: a note)"
 
 
 # --- The command line -------------------------------------------------------
