@@ -114,8 +114,7 @@ def check_maxpool1d(cls: type) -> bool:
 
     ``cls(kernel_size, stride=None, padding=0)``: ``stride=None`` means
     ``kernel_size``, padding counts for nothing (``-inf``), and the layer accepts
-    ``(N, C, L)`` or unbatched ``(C, L)`` input. Returns True when every
-    configuration matches; raises a TypeError if ``cls`` is not a class.
+    ``(N, C, L)`` or unbatched ``(C, L)`` input.
     """
 
     def reference(setup: LayerSetup) -> tuple[Case, tuple, dict, None]:
