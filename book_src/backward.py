@@ -11,13 +11,10 @@ gradient ``g_i = dL/dy_i``:
 - ``dL/dx_i = W^T g_i``, added into the input elements that window ``i`` covers:
   windows overlap, so an input element collects a share from every window it is in.
 
-:class:`LoopConvolution` packages these loops as a ``torch.autograd.Function``
-and :class:`LoopPadding` does the same for padding (zeros drop their gradient;
-the reflect, replicate and circular modes copy input elements, so the copies'
-gradients add back onto the originals). :class:`GradLoopConv1D`,
-:class:`GradLoopConv2D` and :class:`GradLoopConv3D` are the loop layers of
-:mod:`book_src.layers` with these two Functions in place of autograd's backward:
-same constructor, same weights, same outputs, gradients from our loops.
+:class:`LoopConvolution` packages these loops as a ``torch.autograd.Function``,
+:class:`LoopPadding` the gradient of padding. :class:`GradLoopConv1D`, ``2D`` and
+``3D`` are the loop layers of :mod:`book_src.layers` with these two Functions in
+place of autograd's backward: same outputs, gradients from our loops.
 """
 
 from __future__ import annotations

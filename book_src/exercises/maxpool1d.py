@@ -56,9 +56,8 @@ MISTAKES = [
         fails=lambda c: c["default_stride"],
     ),
     Mistake(
-        "stride ignored: the windows always step by kernel_size, as in the "
-        "original course; step by stride, which is kernel_size only when "
-        "stride is None",
+        "stride ignored: the windows always step by kernel_size, as in the original "
+        "course; step by stride, which is kernel_size only when stride is None",
         simulate=pool(stride=lambda c: c["k"]),
     ),
     Mistake(
