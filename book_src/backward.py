@@ -11,13 +11,10 @@ gradient ``g_i = dL/dy_i``:
 - ``dL/dx_i = W^T g_i``, added into the input elements that window ``i`` covers:
   windows overlap, so an input element collects a share from every window it is in.
 
-:class:`LoopConvolution` packages these loops as a ``torch.autograd.Function``
-and :class:`LoopPadding` does the same for padding (zeros drop their gradient;
-the reflect, replicate and circular modes copy input elements, so the copies'
-gradients add back onto the originals). :class:`GradLoopConv1D`,
-:class:`GradLoopConv2D` and :class:`GradLoopConv3D` are the loop layers of
-:mod:`book_src.layers` with these two Functions in place of autograd's backward:
-same constructor, same weights, same outputs, gradients from our loops.
+:class:`LoopConvolution` packages these loops as a ``torch.autograd.Function``,
+:class:`LoopPadding` the gradient of padding. :class:`GradLoopConv1D`, ``2D`` and
+``3D`` are the loop layers of :mod:`book_src.layers` with these two Functions in
+place of autograd's backward: same outputs, gradients from our loops.
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from book_src import layers
+from book_src.layers import Conv1D, Conv2D, Conv3D, ConvNd
 
 __all__ = [
     "GradLoopConv1D",
@@ -46,7 +43,7 @@ __all__ = [
 
 
 def group_windows(
-    layer: layers.ConvNd, position: tuple[int, ...]
+    layer: ConvNd, position: tuple[int, ...]
 ) -> Iterator[tuple[slice, tuple[slice, ...]]]:
     """For each channel group: its rows of ``W`` and the index of its window.
 
@@ -64,24 +61,11 @@ def group_windows(
 
 
 def conv_forward(
-    x: Tensor,
-    weight: Tensor,
-    bias: Tensor | None,
-    layer: layers.ConvNd,
-    out_size: Sequence[int],
+    x: Tensor, weight: Tensor, bias: Tensor | None, layer: ConvNd, out_size: list[int]
 ) -> Tensor:
     """The forward loop with ``W`` and ``b`` passed in: ``y_i = W x_i + b`` (ch. 7).
 
-    Args:
-        x: the padded input ``(N, C_in, *spatial)``.
-        weight: the Linear's matrix ``(C_out, C_in // groups * prod(kernel))``.
-        bias: ``(C_out,)`` or None.
-        layer: the loop layer that supplies the geometry (``positions``, ``window``,
-            ``groups``).
-        out_size: number of positions per spatial dimension.
-
-    Returns:
-        ``(N, C_out, *out_size)``, the same numbers as ``layer.convolve(x, out_size)``.
+    ``x`` is the padded input; the same numbers as ``layer.convolve(x, out_size)``.
     """
     n = x.shape[0]
     out = x.new_zeros(n, layer.out_channels, *out_size)
@@ -95,18 +79,12 @@ def conv_forward(
 
 
 def conv_backward(
-    x: Tensor, weight: Tensor, grad_output: Tensor, layer: layers.ConvNd
+    x: Tensor, weight: Tensor, grad_output: Tensor, layer: ConvNd
 ) -> tuple[Tensor, Tensor, Tensor]:
     """``dL/dx``, ``dL/dW`` and ``dL/db`` of the loop convolution, as loops (ch. 7).
 
-    Args:
-        x: the padded input ``(N, C_in, *spatial)`` the forward pass saw.
-        weight: the Linear's matrix ``(C_out, C_in // groups * prod(kernel))``.
-        grad_output: ``dL/dy``, shaped like the output ``(N, C_out, *out_size)``.
-        layer: the loop layer that supplies the geometry.
-
-    Returns:
-        The gradients of ``x`` (padded, like ``x``), of ``weight`` and of the bias.
+    ``x`` is the padded input the forward pass saw (``dL/dx`` comes back padded too)
+    and ``weight`` the Linear's matrix ``(C_out, C_in // groups * prod(kernel))``.
     """
     n = x.shape[0]
     grad_input = torch.zeros_like(x)
@@ -147,9 +125,7 @@ def padding_sources(size: int, left: int, right: int, mode: str) -> list[int | N
     return sources
 
 
-def pad_backward(
-    grad_padded: Tensor, layer: layers.ConvNd, sizes: Sequence[int]
-) -> Tensor:
+def pad_backward(grad_padded: Tensor, layer: ConvNd, sizes: Sequence[int]) -> Tensor:
     """The gradient of padding: each padded element's gradient goes to its source.
 
     A zero is a constant, so its gradient is dropped; a copied element adds its
@@ -173,10 +149,10 @@ class LoopPadding(torch.autograd.Function):
     """Padding as in :mod:`book_src.layers`, with :func:`pad_backward` (chapter 7)."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, layer: layers.ConvNd) -> Tensor:
+    def forward(ctx: Any, x: Tensor, layer: ConvNd) -> Tensor:
         """Pad ``x`` exactly as the loop layer does."""
         ctx.layer, ctx.sizes = layer, x.shape[2:]
-        return layers.ConvNd.pad(layer, x)
+        return ConvNd.pad(layer, x)
 
     @staticmethod
     def backward(ctx: Any, grad_padded: Tensor) -> tuple[Tensor, None]:
@@ -197,8 +173,8 @@ class LoopConvolution(torch.autograd.Function):
         x: Tensor,
         weight: Tensor,
         bias: Tensor | None,
-        layer: layers.ConvNd,
-        out_size: Sequence[int],
+        layer: ConvNd,
+        out_size: list[int],
     ) -> Tensor:
         """Run :func:`conv_forward`, keeping what the backward pass needs."""
         ctx.save_for_backward(x, weight)
@@ -217,7 +193,7 @@ class LoopConvolution(torch.autograd.Function):
         return grad_input, grad_weight, grad_bias if ctx.has_bias else None, None, None
 
 
-class GradLoopConvNd(layers.ConvNd):
+class GradLoopConvNd(ConvNd):
     """A loop convolution whose gradients come from this module's loops."""
 
     def pad(self, x: Tensor) -> Tensor:
@@ -233,13 +209,13 @@ class GradLoopConvNd(layers.ConvNd):
         )
 
 
-class GradLoopConv1D(GradLoopConvNd, layers.Conv1D):
+class GradLoopConv1D(GradLoopConvNd, Conv1D):
     """``layers.Conv1D`` with our loop backward instead of autograd's (chapter 7)."""
 
 
-class GradLoopConv2D(GradLoopConvNd, layers.Conv2D):
+class GradLoopConv2D(GradLoopConvNd, Conv2D):
     """``layers.Conv2D`` with our loop backward instead of autograd's (chapter 7)."""
 
 
-class GradLoopConv3D(GradLoopConvNd, layers.Conv3D):
+class GradLoopConv3D(GradLoopConvNd, Conv3D):
     """``layers.Conv3D`` with our loop backward instead of autograd's (chapter 7)."""

@@ -21,11 +21,9 @@ class Cost:
     multiply_adds: int
 
     def __add__(self, other: Cost) -> Cost:
-        p, m = (
-            self.parameters + other.parameters,
-            self.multiply_adds + other.multiply_adds,
+        return Cost(
+            self.parameters + other.parameters, self.multiply_adds + other.multiply_adds
         )
-        return Cost(p, m)
 
 
 def conv_cost(
@@ -74,16 +72,15 @@ def receptive_field(convs: Iterable[nn.Module]) -> tuple[int, ...]:
     ``r = 1 + sum_l d_l (k_l - 1) prod_{m < l} s_m``. Works for any modules with
     ``kernel_size``, ``stride`` and ``dilation`` tuples (ours or torch.nn's).
     """
-    field: list[int] | None = None
-    jump: list[int] = []
+    convs = list(convs)
+    if not convs:
+        raise ValueError("receptive_field: expected at least one convolution")
+    field = [1] * len(convs[0].kernel_size)
+    jump = [1] * len(field)
     for conv in convs:
-        if field is None:
-            field, jump = [1] * len(conv.kernel_size), [1] * len(conv.kernel_size)
         for dim, (k, s, d) in enumerate(
             zip(conv.kernel_size, conv.stride, conv.dilation)
         ):
             field[dim] += d * (k - 1) * jump[dim]
             jump[dim] *= s
-    if field is None:
-        raise ValueError("receptive_field: expected at least one convolution")
     return tuple(field)

@@ -25,9 +25,8 @@ def conv1d_matrix(conv: nn.Module, length: int) -> Tensor:
     output channel's bias. Rows and columns are numbered channel by channel, the
     way ``flatten`` numbers them.
     """
-    if getattr(conv, "padding_mode", "zeros") != "zeros" or isinstance(
-        conv.padding, str
-    ):
+    zero_padding = getattr(conv, "padding_mode", "zeros") == "zeros"
+    if not zero_padding or isinstance(conv.padding, str):
         raise ValueError("conv1d_matrix: only numeric zero padding is supported")
     weight = conv.weight.detach()  # (C_out, C_in // groups, k)
     c_out, c_group, k = weight.shape

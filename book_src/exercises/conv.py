@@ -103,17 +103,10 @@ def conv_mistakes(dims: int) -> list[Mistake]:
                 (n + 2 * c["p"] - c["k"]) % c["s"] == 0 for n in c["n"]
             ),
         ),
-        Mistake(
+        Mistake(  # a negative padding crops: the first element is gone
             "off-by-one in the loop's range: the first window is missing; it "
             "starts at 0",
-            simulate=on_batch(
-                lambda x, c: conv(
-                    F.pad(x, (c["p"],) * 2 * dims)[(..., *[slice(1, None)] * dims)],
-                    c["w"],
-                    c["b"],
-                    c["s"],
-                )
-            ),
+            simulate=padded(lambda p: (p - 1, p) * dims),
         ),
         Mistake(h_hint, simulate=h_over_s(loop=False)),
         Mistake(h_hint, simulate=h_over_s(loop=True)),
@@ -156,14 +149,12 @@ def check_conv(cls: Any, dims: int) -> bool:
             kernel = getattr(layer, "kernel", None)
             if kernel is None:
                 return "no nn.Linear named self.kernel"
-            size = c_in * k**dims
-            if not isinstance(kernel, nn.Linear) or kernel.weight.shape != (
-                c_out,
-                size,
-            ):
+            flat = w.reshape(c_out, -1)  # (C_out, C_in * k ** dims)
+            if not isinstance(kernel, nn.Linear) or kernel.weight.shape != flat.shape:
+                size = flat.shape[1]
                 return f"self.kernel is {kernel!r}, expected nn.Linear({size}, {c_out})"
             with torch.no_grad():
-                kernel.weight.copy_(w.reshape(c_out, -1))
+                kernel.weight.copy_(flat)
                 if kernel.bias is not None:
                     kernel.bias.copy_(b)
             return ""
@@ -196,8 +187,7 @@ def check_conv1d(cls: type) -> bool:
     ``nn.Linear`` named ``kernel`` with ``in_channels * kernel_size`` inputs, each
     window flattened channel by channel, and accepts ``(N, C_in, L)`` or unbatched
     ``(C_in, L)`` input. The checker copies ``nn.Conv1d``'s weights into that
-    Linear. Returns True when all six configurations match; raises a TypeError if
-    ``cls`` is not a class.
+    Linear.
     """
     return check_conv(cls, 1)
 

@@ -21,24 +21,21 @@ SETUPS = [
     (4, 1, 3, 8, 4, 2, 1),
 ]
 NAMES = ("grad_input", "grad_weight", "grad_bias")
+SIGNATURE = "fn(x, weight, bias, grad_output, stride=1, padding=0)"
 
 
 def autograd(
-    c: dict[str, Any], keep_last: bool | None = None, samples: int | None = None
+    c: dict[str, Any], positions: slice = slice(None), samples: int | None = None
 ) -> tuple[Tensor, Tensor]:
     """Autograd's gradients of the padded input and of the weight.
 
-    ``keep_last``: the upstream gradient of the last position alone (True) or of
-    all the others (False); ``samples``: only the first samples of the batch.
+    Only the upstream gradient at ``positions`` and of the first ``samples`` count.
     """
     x = F.pad(c["x"], (c["p"], c["p"])).requires_grad_()
     weight = c["weight"].clone().requires_grad_()
-    grad = c["grad_output"]
-    if keep_last is not None:
-        last = torch.zeros_like(grad)
-        last[:, :, -1] = grad[:, :, -1]
-        grad = last if keep_last else grad - last
-    kernel = weight.view(weight.shape[0], c["x"].shape[1], -1)
+    grad = torch.zeros_like(c["grad_output"])
+    grad[:, :, positions] = c["grad_output"][:, :, positions]
+    kernel = weight.unflatten(1, (c["c_in"], -1))
     F.conv1d(x[:samples], kernel, None, c["s"]).backward(grad[:samples])
     return x.grad, weight.grad
 
@@ -74,12 +71,12 @@ MISTAKES: tuple[list[Mistake], ...] = (
         Mistake(
             "grad_input: window flattened position by position instead of channel "
             "by channel; reshape W^T g to (N, C_in, k)",
-            fails=lambda c: c["x"].shape[1] > 1,
+            fails=lambda c: c["c_in"] > 1,
         ),
         Mistake(
             "grad_input: off-by-one in the loop's range, the last position is missing",
             simulate=on(
-                lambda c: autograd(c, keep_last=False)[0][
+                lambda c: autograd(c, slice(None, -1))[0][
                     :, :, c["p"] : c["p"] + c["x"].shape[2]
                 ]
             ),
@@ -88,9 +85,7 @@ MISTAKES: tuple[list[Mistake], ...] = (
     [
         Mistake(
             "grad_weight must have the Linear's layout (C_out, C_in * k): reshape it",
-            simulate=lambda case: case.expected.view(
-                case.expected.shape[0], case.config["x"].shape[1], -1
-            ),
+            simulate=lambda case: case.expected.unflatten(1, (case.config["c_in"], -1)),
         ),
         Mistake(
             "grad_weight has the shape of the weight (C_out, C_in * k), not of its "
@@ -100,12 +95,12 @@ MISTAKES: tuple[list[Mistake], ...] = (
         Mistake(
             "grad_weight: window flattened position by position instead of channel "
             "by channel; flatten it with window.reshape(N, -1)",
-            fails=lambda c: c["x"].shape[1] > 1,
+            fails=lambda c: c["c_in"] > 1,
         ),
         Mistake(
             "grad_weight: the same weights serve every position, so add the "
             "contributions g_i w_i^T of all positions, not only the last",
-            simulate=on(lambda c: autograd(c, keep_last=True)[1]),
+            simulate=on(lambda c: autograd(c, slice(-1, None))[1]),
         ),
         Mistake(
             "grad_weight: add the contributions of every sample of the batch, "
@@ -149,22 +144,49 @@ MISTAKES: tuple[list[Mistake], ...] = (
 )
 
 
+def gradient_hint(cases: list[Case], index: int) -> str | None:
+    """The hint for the gradient ``NAMES[index]`` alone (None: it is right)."""
+    grad = NAMES[index]
+    # One case per configuration for this gradient alone.
+    parts = [Case(c.label, c.config, c.expected[index], c.got) for c in cases]
+    for part in parts:
+        if isinstance(part.got, tuple):
+            part.got = part.got[index]
+        part.problem = "" if engine.same(part.got, part.expected) else "wrong"
+    wrong = [p for p in parts if p.problem and not isinstance(p.got, Raised)]
+    if not wrong:
+        return None
+    if found := engine.diagnose(parts, MISTAKES[index]):
+        return found
+    if any(part.got is None for part in wrong):
+        return f"{grad} missing: return it as a tensor, not None"
+    if any(
+        isinstance(p.got, Tensor) and p.got.shape != p.expected.shape for p in wrong
+    ):
+        return f"{grad} must have the shape of what it is the gradient of"
+    return f"{grad} is wrong: compare your loop with the formulas of chapter 7"
+
+
+def hint(cases: list[Case]) -> str | None:
+    """The hints of the three gradients, or what the learner's function returned."""
+    hints = [found for index in range(3) if (found := gradient_hint(cases, index))]
+    if hints:
+        return ". Also: ".join(hints)
+    if any(case.problem.startswith("returned") for case in cases):
+        return "return the three gradients: return grad_input, grad_weight, grad_bias"
+    return engine.error_hint(cases)
+
+
 def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
     """Check a learner's 1D convolution gradients against autograd (chapter 7).
 
     ``fn(x, weight, bias, grad_output, stride=1, padding=0)`` returns
-    ``(grad_input, grad_weight, grad_bias)``, where ``x`` is ``(N, C_in, L)``,
-    ``weight`` is in the Linear's layout ``(C_out, C_in * k)`` (rows flattened
-    channel by channel), ``bias`` is ``(C_out,)`` and ``grad_output`` is
-    ``(N, C_out, L_out)``; each gradient has the shape of what it is the gradient
-    of. Returns True when every configuration matches autograd's gradients of
-    ``F.conv1d``; raises a TypeError if ``fn`` is not callable.
+    ``(grad_input, grad_weight, grad_bias)``, each shaped like what it is the
+    gradient of: ``x`` ``(N, C_in, L)``, ``weight`` in the Linear's layout
+    ``(C_out, C_in * k)`` (rows flattened channel by channel), ``bias`` ``(C_out,)``;
+    ``grad_output`` is ``(N, C_out, L_out)``.
     """
-    name = engine.check_callable(
-        fn,
-        "check_conv1d_backward",
-        "fn(x, weight, bias, grad_output, stride=1, padding=0)",
-    )
+    name = engine.check_callable(fn, "check_conv1d_backward", SIGNATURE)
 
     def run(setup: tuple[int, ...]) -> Case:
         n, c_in, c_out, length, k, stride, padding = setup
@@ -179,7 +201,7 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
         label = f"x {tuple(x.shape)}, weight {tuple(weight.shape)} (k={k})"
         label += "".join(f", {key}={v}" for key, v in kwargs.items())
         inputs = dict(x=x.detach(), weight=weight.detach(), bias=bias.detach())
-        config = dict(**inputs, grad_output=grad_output, k=k, s=s, p=p)
+        config = dict(**inputs, grad_output=grad_output, c_in=c_in, k=k, s=s, p=p)
         case = Case(label, config, (x.grad, weight.grad, bias.grad))
         args = [t.clone() for t in (*inputs.values(), grad_output)]
         got = engine.attempt(fn, *args, **kwargs)
@@ -200,41 +222,6 @@ def check_conv1d_backward(fn: Callable[..., Any]) -> bool:
             )
         case.result = "the three gradients match"
         return case
-
-    def hint(cases: list[Case]) -> str | None:
-        hints = []
-        for index, grad in enumerate(NAMES):
-            # One case per configuration for this gradient alone.
-            parts = [Case(c.label, c.config, c.expected[index], c.got) for c in cases]
-            for part in parts:
-                if isinstance(part.got, tuple):
-                    part.got = part.got[index]
-                part.problem = "" if engine.same(part.got, part.expected) else "wrong"
-            wrong = [p for p in parts if p.problem and not isinstance(p.got, Raised)]
-            if not wrong:
-                continue
-            if found := engine.diagnose(parts, MISTAKES[index]):
-                hints.append(found)
-            elif any(part.got is None for part in wrong):
-                hints.append(f"{grad} missing: return it as a tensor, not None")
-            elif any(
-                isinstance(p.got, Tensor) and p.got.shape != p.expected.shape
-                for p in wrong
-            ):
-                hints.append(
-                    f"{grad} must have the shape of what it is the gradient of"
-                )
-            else:
-                hints.append(
-                    f"{grad} is wrong: compare your loop with the formulas of chapter 7"
-                )
-        if hints:
-            return ". Also: ".join(hints)
-        if any(c.problem.startswith("returned") for c in cases):
-            return (
-                "return the three gradients: return grad_input, grad_weight, grad_bias"
-            )
-        return engine.error_hint(cases)
 
     title = f"Checking {name} against autograd of F.conv1d, in float64:"
     return engine.run_checks(title, "autograd", SETUPS, run, hint)

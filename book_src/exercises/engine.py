@@ -47,7 +47,7 @@ def attempt(run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Whether two outcomes agree: both raised, equal numbers, or close tensors."""
+    """Whether two outcomes agree: both raised, close tensors, or equal values."""
     if isinstance(a, Raised) or isinstance(b, Raised):
         return isinstance(a, Raised) and isinstance(b, Raised)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
@@ -55,8 +55,6 @@ def same(a: Any, b: Any) -> bool:
         return a.shape == b.shape and torch.allclose(
             a, b, rtol=RTOL, atol=ATOL, equal_nan=True
         )
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     return type(a) is type(b) and a == b
 
 
@@ -322,15 +320,15 @@ def layer_hint(
         return error_hint(built) or ""
     if any(case.broken for case in cases):
         return structure
+
+    def fallback(some: list[Case]) -> str:
+        return shape_hint(some, sizes) or error_hint(some) or generic
+
     batch = [case for case in cases if not case.config["unbatched"]]
     found, hints = None, []
     if any(not case.ok for case in batch):
         found = next((m for m in mistakes if matches(m, batch)), None)
-        hints.append(
-            found.hint
-            if found
-            else shape_hint(batch, sizes) or error_hint(batch) or generic
-        )
+        hints.append(found.hint if found else fallback(batch))
     for case in cases:
         if case.ok or not case.config["unbatched"]:
             continue
@@ -346,8 +344,7 @@ def layer_hint(
         if not same(case.as_batch, should):
             if not hints:
                 hints.append(
-                    "a batch of one sample gives a wrong result: "
-                    + (shape_hint([case], sizes) or error_hint([case]) or generic)
+                    "a batch of one sample gives a wrong result: " + fallback([case])
                 )
         elif isinstance(case.got, Raised):
             hints.append(

@@ -56,9 +56,8 @@ MISTAKES = [
         fails=lambda c: c["default_stride"],
     ),
     Mistake(
-        "stride ignored: the windows always step by kernel_size, as in the "
-        "original course; step by stride, which is kernel_size only when "
-        "stride is None",
+        "stride ignored: the windows always step by kernel_size, as in the original "
+        "course; step by stride, which is kernel_size only when stride is None",
         simulate=pool(stride=lambda c: c["k"]),
     ),
     Mistake(
@@ -114,8 +113,7 @@ def check_maxpool1d(cls: type) -> bool:
 
     ``cls(kernel_size, stride=None, padding=0)``: ``stride=None`` means
     ``kernel_size``, padding counts for nothing (``-inf``), and the layer accepts
-    ``(N, C, L)`` or unbatched ``(C, L)`` input. Returns True when every
-    configuration matches; raises a TypeError if ``cls`` is not a class.
+    ``(N, C, L)`` or unbatched ``(C, L)`` input.
     """
 
     def reference(setup: LayerSetup) -> tuple[Case, tuple, dict, None]:

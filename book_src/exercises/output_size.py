@@ -9,7 +9,8 @@ from book_src.exercises import engine
 from book_src.exercises.engine import Case, Mistake, Raised
 from book_src.layers import output_size
 
-#: (length, kernel_size, stride, padding): odd and even lengths, strides, paddings.
+ARGUMENTS = "(length, kernel_size, stride, padding)"
+#: Odd and even lengths, strides and paddings.
 CASES = [
     (6, 3, 1, 0),
     (6, 3, 1, 1),
@@ -72,16 +73,12 @@ MISTAKES = [
 def check_output_size(fn: Callable[[int, int, int, int], int]) -> bool:
     """Check ``fn(length, kernel_size, stride, padding)`` against ``output_size``.
 
-    Returns True when ``fn`` gives the right int everywhere; raises a TypeError if
-    ``fn`` is not callable.
+    ``fn`` must return an int.
     """
-    name = engine.check_callable(
-        fn, "check_output_size", "fn(length, kernel_size, stride, padding)"
-    )
+    name = engine.check_callable(fn, "check_output_size", f"fn{ARGUMENTS}")
 
     def run(args: tuple[int, int, int, int]) -> Case:
-        length, k, s, p = args
-        case = Case(f"{name}{args}", {"args": args}, output_size(length, k, s, p))
+        case = Case(f"{name}{args}", {"args": args}, output_size(*args))
         case.got = got = engine.attempt(fn, *args)
         if isinstance(got, Raised):
             case.problem = f"raised {got.message}"
@@ -108,5 +105,5 @@ def check_output_size(fn: Callable[[int, int, int, int], int]) -> bool:
             "floor((L + 2p - k) / s) + 1"
         )
 
-    title = f"Checking {name}(length, kernel_size, stride, padding):"
+    title = f"Checking {name}{ARGUMENTS}:"
     return engine.run_checks(title, "output_size", CASES, run, hint)
