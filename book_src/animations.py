@@ -142,16 +142,6 @@ def slide_window_1d(
     return FuncAnimation(fig, draw, frames=len(starts), interval=interval)
 
 
-def _default_positions(out_h: int, out_w: int) -> list[tuple[int, int]]:
-    """Every 7th row and every 4th column, then the last position (~30 frames)."""
-    rows = range(0, out_h, max(1, out_h // 4))
-    cols = range(0, out_w, max(1, out_w // 7))
-    positions = [(i, j) for i in rows for j in cols]
-    if positions[-1] != (out_h - 1, out_w - 1):
-        positions.append((out_h - 1, out_w - 1))
-    return positions
-
-
 def slide_window_2d(
     image: Tensor,
     weight: Tensor,
@@ -189,8 +179,12 @@ def slide_window_2d(
     windows = padded.unfold(0, kh, stride).unfold(1, kw, stride)
     output = (windows * weight).sum(dim=(2, 3)) + bias
     out_h, out_w = output.shape
-    if positions is None:
-        positions = _default_positions(out_h, out_w)
+    if positions is None:  # a quarter of the rows, a seventh of the columns, the last
+        rows = range(0, out_h, max(1, out_h // 4))
+        cols = range(0, out_w, max(1, out_w // 7))
+        positions = [(i, j) for i in rows for j in cols]
+        if positions[-1] != (out_h - 1, out_w - 1):
+            positions.append((out_h - 1, out_w - 1))
     positions = [(int(i), int(j)) for i, j in positions]
     for i, j in positions:
         if not (0 <= i < out_h and 0 <= j < out_w):
@@ -203,8 +197,7 @@ def slide_window_2d(
     ratios = [padded.shape[1], 0.55 * padded.shape[1], out_w]
     ax_in, ax_w, ax_out = fig.subplots(1, 3, gridspec_kw={"width_ratios": ratios})
     for ax in (ax_in, ax_w, ax_out):
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(xticks=[], yticks=[])
     ax_in.imshow(
         padded.numpy(), cmap="gray", vmin=0, vmax=max(1.0, padded.max().item())
     )
@@ -272,10 +265,8 @@ def play_clips(
     axes = fig.subplots(1, len(clips), squeeze=False)[0]
     images = []
     for n, (ax, clip) in enumerate(zip(axes, clips)):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():  # a thin grey border: the frame's edge
-            spine.set_color("0.6")
+        ax.set(xticks=[], yticks=[])
+        ax.spines[:].set_color("0.6")  # a thin grey border: the frame's edge
         images.append(ax.imshow(clip[0].numpy(), cmap="gray", vmin=0, vmax=1))
         if labels is not None:
             ax.set_title(labels[n], fontsize=9)
@@ -348,9 +339,6 @@ def to_html(animation: FuncAnimation, alt: str, caption: str | None = None) -> s
     if re.search(r"https?://|<i class=\"fa", html):
         raise RuntimeError("to_html: the HTML still loads something from the network")
     if caption is not None:
-        html = (
-            '<figure class="book-animation">\n'
-            + html
-            + f"\n<figcaption>{html_lib.escape(caption)}</figcaption>\n</figure>"
-        )
+        figcaption = f"<figcaption>{html_lib.escape(caption)}</figcaption>"
+        html = f'<figure class="book-animation">\n{html}\n{figcaption}\n</figure>'
     return html
