@@ -198,9 +198,8 @@ def slide_window_2d(
     ax_in, ax_w, ax_out = fig.subplots(1, 3, gridspec_kw={"width_ratios": ratios})
     for ax in (ax_in, ax_w, ax_out):
         ax.set(xticks=[], yticks=[])
-    ax_in.imshow(
-        padded.numpy(), cmap="gray", vmin=0, vmax=max(1.0, padded.max().item())
-    )
+    brightest = max(1.0, padded.max().item())
+    ax_in.imshow(padded.numpy(), cmap="gray", vmin=0, vmax=brightest)
     ax_in.set_title(f"input, padded by {padding}", fontsize=9)
     if padding:  # the image's own edge, inside the padding, dashed
         height, width = image.shape

@@ -147,13 +147,9 @@ def confusion_matrix(
     predictions: Tensor, labels: Tensor, num_classes: int = 10
 ) -> Tensor:
     """Counts ``(num_classes, num_classes)``: row = true class, column = predicted."""
-    counts = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    counts.index_put_(
-        (labels.long(), predictions.long()),
-        torch.ones_like(labels.long()),
-        accumulate=True,
-    )
-    return counts
+    pairs = labels.long() * num_classes + predictions.long()  # (true, predicted)
+    counts = torch.bincount(pairs, minlength=num_classes * num_classes)
+    return counts.view(num_classes, num_classes)
 
 
 def largest_confusions(counts: Tensor, n: int = 5) -> list[tuple[int, int, int]]:
@@ -259,9 +255,9 @@ def plot_step_times(result: Timings, benchmark: str = "train step") -> Any:
     return fig
 
 
-def _positions(case: str, size: int) -> int:
+def _positions(m: Measurement) -> int:
     """Output positions of a layer case (padding keeps the input's size)."""
-    return size if case.startswith("Conv1D") else size * size
+    return m.size if m.case.startswith("Conv1D") else m.size * m.size
 
 
 def plot_scaling(result: Timings, implementations: Sequence[str] | None = None) -> Any:
@@ -274,29 +270,22 @@ def plot_scaling(result: Timings, implementations: Sequence[str] | None = None) 
     fig, axes = _figure(len(panels), 2, (9, 3.3 * len(panels)))
     channels = result.channels
     for row, panel in zip(axes, panels):
+        in_panel = [m for m in result.measurements if m.case.startswith(panel)]
         for ax, benchmark in zip(row, ("forward", "backward")):
-            ms = [
-                m
-                for m in result.measurements
-                if m.benchmark == benchmark and m.case.startswith(panel)
-            ]
+            ms = [m for m in in_panel if m.benchmark == benchmark]
             for impl in impls:
-                points = sorted(
-                    (_positions(m.case, m.size), 1000 * m.median)
-                    for m in ms
-                    if m.implementation == impl
-                )
+                mine = [m for m in ms if m.implementation == impl]
+                points = sorted((_positions(m), 1000 * m.median) for m in mine)
                 if points:
                     xs, ys = zip(*points)
                     ax.plot(xs, ys, "o-", label=impl, color=COLOURS[impl], markersize=4)
-            sizes = sorted({_positions(m.case, m.size) for m in ms})
+            sizes = sorted({_positions(m) for m in ms})
             anchor = "loop" if "loop" in impls else impls[0]
             first = [m for m in ms if m.implementation == anchor]
             if first:  # from the loop's first point to its last
                 low = min(first, key=lambda m: m.size)
                 high = max(first, key=lambda m: m.size)
-                x0 = _positions(low.case, low.size)
-                x1 = _positions(high.case, high.size)
+                x0, x1 = _positions(low), _positions(high)
                 y0 = 1000 * low.median
                 for slope, style in ((1, "--"), (2, ":")):
                     ys = [y0, y0 * (x1 / x0) ** slope]
