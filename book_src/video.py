@@ -108,9 +108,8 @@ class MovingDigits(Dataset):
         # "area" averages the pixels that fall into each new one: 28 -> 14 is a
         # 2 x 2 average, which keeps the strokes smooth and the values in [0, 1].
         size = (self.digit_size, self.digit_size)
-        return F.interpolate(image[None, None], size=size, mode="area")[0, 0].clamp(
-            0, 1
-        )
+        small = F.interpolate(image[None, None], size=size, mode="area")
+        return small[0, 0].clamp(0, 1)
 
     def __len__(self) -> int:
         return self.num_clips
@@ -152,20 +151,15 @@ def show_clips(
     """Clips ``(N, [1,] T, H, W)`` as rows of frames, ``size`` inches each."""
     clips = [clip.detach().cpu().reshape(-1, *clip.shape[-2:]) for clip in clips]
     frames = max(len(clip) for clip in clips)
+    inches = (size * frames + (1.2 if labels else 0.2), size * len(clips) + 0.35)
     fig, axes = plt.subplots(
-        len(clips),
-        frames,
-        figsize=(size * frames + (1.2 if labels else 0.2), size * len(clips) + 0.35),
-        squeeze=False,
-        facecolor="white",
+        len(clips), frames, figsize=inches, squeeze=False, facecolor="white"
     )
     for row, clip in enumerate(clips):
         for t, ax in enumerate(axes[row]):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():  # a thin grey border: the frame's edge
-                spine.set_color("0.6")
-                spine.set_linewidth(0.8)
+            ax.set(xticks=[], yticks=[])
+            ax.spines[:].set_color("0.6")  # a thin grey border: the frame's edge
+            ax.spines[:].set_linewidth(0.8)
             if t < len(clip):
                 ax.imshow(clip[t].numpy(), cmap="gray", vmin=0, vmax=1)
             if row == 0:
