@@ -12,11 +12,9 @@ computing exactly what ``torch.nn`` computes:
 (d) im2col and one matrix product, :mod:`book_src.vectorized`;
 (e) ``torch.nn`` itself.
 
-Like the twins of :mod:`book_src.vectorized`, each class here subclasses its
-loop layer and overrides only ``convolve``: the constructor, the checks, the
-padding and the one ``nn.Linear`` called ``kernel`` are inherited.
-:class:`UnbindConvNd` and :class:`TapConvNd` hold the two loops, for 1, 2 and 3
-dimensions.
+Each class here subclasses its loop layer and overrides only ``convolve``: the
+constructor, the checks, the padding and the ``nn.Linear`` called ``kernel`` are
+inherited.
 """
 
 from __future__ import annotations
