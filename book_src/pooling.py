@@ -3,8 +3,9 @@
 Pooling slides the convolution's window (the same ``positions`` and
 ``window_index`` as :class:`book_src.layers.ConvNd`) and keeps, per channel, the
 largest value of each window or their mean: no Linear, no weights. Chapter 2
-teaches the 1D loops; the 2D and 3D classes are the same loops over ``(i, j)``
-and ``(t, i, j)``. Constructors mirror ``torch.nn``'s pools.
+teaches the 1D loops; the 2D classes are the same loops over ``(i, j)``, and
+``MaxPoolNd`` and ``AvgPoolNd`` work in any number of dimensions. Constructors
+mirror ``torch.nn``'s pools.
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ from book_src.torch_twin import IntOrTuple, TorchTwin, as_tuple, pad_pairs
 __all__ = [
     "AvgPool1D",
     "AvgPool2D",
-    "AvgPool3D",
     "AvgPoolNd",
     "MaxPool1D",
     "MaxPool2D",
-    "MaxPool3D",
     "MaxPoolNd",
     "PoolNd",
 ]
@@ -222,13 +221,6 @@ class MaxPool2D(MaxPoolNd):
     torch_class = nn.MaxPool2d
 
 
-class MaxPool3D(MaxPoolNd):
-    """3D max pooling as a loop. Mirrors ``torch.nn.MaxPool3d``."""
-
-    ndim = 3
-    torch_class = nn.MaxPool3d
-
-
 class AvgPool1D(AvgPoolNd):
     """1D average pooling as a loop (chapter 2), like ``torch.nn.AvgPool1d``.
 
@@ -254,10 +246,3 @@ class AvgPool2D(AvgPoolNd):
 
     ndim = 2
     torch_class = nn.AvgPool2d
-
-
-class AvgPool3D(AvgPoolNd):
-    """3D average pooling as a loop. Mirrors ``torch.nn.AvgPool3d``."""
-
-    ndim = 3
-    torch_class = nn.AvgPool3d

@@ -33,7 +33,6 @@ __all__ = [
     "Im2Col",
     "Im2colConv1D",
     "Im2colConv2D",
-    "Im2colConv3D",
     "Im2colConvNd",
     "col2im",
     "im2col",
@@ -176,7 +175,3 @@ class Im2colConv1D(Im2colConvNd, layers.Conv1D):
 
 class Im2colConv2D(Im2colConvNd, layers.Conv2D):
     """``layers.Conv2D`` computed with im2col and one matrix product."""
-
-
-class Im2colConv3D(Im2colConvNd, layers.Conv3D):
-    """``layers.Conv3D`` computed with im2col and one matrix product."""
