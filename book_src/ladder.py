@@ -12,11 +12,9 @@ computing exactly what ``torch.nn`` computes:
 (d) im2col and one matrix product, :mod:`book_src.vectorized`;
 (e) ``torch.nn`` itself.
 
-Like the twins of :mod:`book_src.vectorized`, each class here subclasses its
-loop layer and overrides only ``convolve``: the constructor, the checks, the
-padding and the one ``nn.Linear`` called ``kernel`` are inherited.
-:class:`UnbindConvNd` and :class:`TapConvNd` hold the two loops, for 1, 2 and 3
-dimensions.
+Each class here subclasses its loop layer and overrides only ``convolve``: the
+constructor, the checks, the padding and the ``nn.Linear`` called ``kernel`` are
+inherited.
 """
 
 from __future__ import annotations
@@ -33,11 +31,9 @@ from book_src import layers
 __all__ = [
     "TapConv1D",
     "TapConv2D",
-    "TapConv3D",
     "TapConvNd",
     "UnbindConv1D",
     "UnbindConv2D",
-    "UnbindConv3D",
     "UnbindConvNd",
     "tap_index",
 ]
@@ -135,17 +131,9 @@ class UnbindConv2D(UnbindConvNd, layers.Conv2D):
     """(b) ``layers.Conv2D``, looping over the windows of one unfold view."""
 
 
-class UnbindConv3D(UnbindConvNd, layers.Conv3D):
-    """(b) ``layers.Conv3D``, looping over the windows of one unfold view."""
-
-
 class TapConv1D(TapConvNd, layers.Conv1D):
     """(c) ``layers.Conv1D``, looping over the kernel's taps."""
 
 
 class TapConv2D(TapConvNd, layers.Conv2D):
     """(c) ``layers.Conv2D``, looping over the kernel's taps."""
-
-
-class TapConv3D(TapConvNd, layers.Conv3D):
-    """(c) ``layers.Conv3D``, looping over the kernel's taps."""

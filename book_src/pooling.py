@@ -3,8 +3,9 @@
 Pooling slides the convolution's window (the same ``positions`` and
 ``window_index`` as :class:`book_src.layers.ConvNd`) and keeps, per channel, the
 largest value of each window or their mean: no Linear, no weights. Chapter 2
-teaches the 1D loops; the 2D and 3D classes are the same loops over ``(i, j)``
-and ``(t, i, j)``. Constructors mirror ``torch.nn``'s pools.
+teaches the 1D loops; the 2D classes are the same loops over ``(i, j)``, and
+``MaxPoolNd`` and ``AvgPoolNd`` work in any number of dimensions. Constructors
+mirror ``torch.nn``'s pools.
 """
 
 from __future__ import annotations
@@ -21,27 +22,60 @@ from book_src.torch_twin import IntOrTuple, TorchTwin, as_tuple, pad_pairs
 __all__ = [
     "AvgPool1D",
     "AvgPool2D",
-    "AvgPool3D",
     "AvgPoolNd",
     "MaxPool1D",
     "MaxPool2D",
-    "MaxPool3D",
     "MaxPoolNd",
+    "PoolNd",
 ]
 
 
-class MaxPoolNd(TorchTwin):
-    """Max pooling: the largest value of every window, one channel at a time.
+class PoolNd(TorchTwin):
+    """What max and average pooling share: the window, its padding, the repr.
 
-    The arguments are ``torch.nn.MaxPool1d``'s: ``stride=None`` means
-    ``kernel_size``; the padding is ``-inf``, at most half the kernel;
-    ``return_indices`` also returns where each maximum came from, as a flat index
-    into the input's spatial dimensions.
+    ``stride=None`` means ``kernel_size``; the padding is at most half the kernel.
     """
 
     # The convolution's sliding window (chapter 1), unchanged.
     positions = ConvNd.positions
     window_index = ConvNd.window_index
+
+    def __init__(
+        self,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple | None,
+        padding: IntOrTuple,
+        dilation: IntOrTuple,
+        ceil_mode: bool,
+    ) -> None:
+        super().__init__()
+        # stride=None: one window right after the other.
+        self.set_window(
+            kernel_size, kernel_size if stride is None else stride, dilation
+        )
+        self.padding = as_tuple(padding, self.ndim, "padding", self.name)
+        if any(p < 0 or p > k // 2 for p, k in zip(self.padding, self.kernel_size)):
+            raise ValueError(
+                f"{self.name}: padding must be between 0 and half the kernel size "
+                f"(kernel_size {self.kernel_size}), got {self.padding}"
+            )
+        self.ceil_mode = bool(ceil_mode)
+
+    def extra_repr(self) -> str:
+        """What torch.nn's pools print first (kernel size to ceil_mode)."""
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}, ceil_mode={self.ceil_mode}"
+        )
+
+
+class MaxPoolNd(PoolNd):
+    """Max pooling: the largest value of every window, one channel at a time.
+
+    The arguments are ``torch.nn.MaxPool1d``'s; the padding is ``-inf``;
+    ``return_indices`` also returns where each maximum came from, as a flat index
+    into the input's spatial dimensions.
+    """
 
     def __init__(
         self,
@@ -52,8 +86,7 @@ class MaxPoolNd(TorchTwin):
         return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
-        super().__init__()
-        set_pool_arguments(self, kernel_size, stride, padding, dilation, ceil_mode)
+        super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         self.return_indices = bool(return_indices)
 
     def forward(self, input: Tensor) -> Tensor | tuple[Tensor, Tensor]:
@@ -89,19 +122,16 @@ class MaxPoolNd(TorchTwin):
 
     def extra_repr(self) -> str:
         """The arguments, as ``torch.nn.MaxPool1d`` prints them."""
-        return pool_repr(self) + f", dilation={self.dilation}"
+        return super().extra_repr() + f", dilation={self.dilation}"
 
 
-class AvgPoolNd(TorchTwin):
+class AvgPoolNd(PoolNd):
     """Average pooling: the mean of every window, one channel at a time.
 
     The arguments are ``torch.nn.AvgPool2d``'s: ``count_include_pad`` divides by
     the window size including the padding (zeros), else by the number of input
     elements in it; ``divisor_override``, if set, is always the divisor.
     """
-
-    positions = ConvNd.positions
-    window_index = ConvNd.window_index
 
     def __init__(
         self,
@@ -112,8 +142,7 @@ class AvgPoolNd(TorchTwin):
         count_include_pad: bool = True,
         divisor_override: int | None = None,
     ) -> None:
-        super().__init__()
-        set_pool_arguments(self, kernel_size, stride, padding, 1, ceil_mode)
+        super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         if divisor_override is not None and (
             not isinstance(divisor_override, int) or divisor_override == 0
         ):
@@ -153,31 +182,11 @@ class AvgPoolNd(TorchTwin):
 
     def extra_repr(self) -> str:
         """The arguments, as ``torch.nn.AvgPool1d`` prints them."""
-        return pool_repr(self) + f", count_include_pad={self.count_include_pad}"
-
-
-def set_pool_arguments(
-    pool: TorchTwin,
-    kernel_size: IntOrTuple,
-    stride: IntOrTuple | None,
-    padding: IntOrTuple,
-    dilation: IntOrTuple,
-    ceil_mode: bool,
-) -> None:
-    """Check a pool's arguments and store them as torch.nn does."""
-    # stride=None means one window right after the other: stride = kernel_size.
-    pool.set_window(kernel_size, kernel_size if stride is None else stride, dilation)
-    pool.padding = as_tuple(padding, pool.ndim, "padding", pool.name)
-    if any(p < 0 or p > k // 2 for p, k in zip(pool.padding, pool.kernel_size)):
-        raise ValueError(
-            f"{pool.name}: padding must be between 0 and half the kernel size "
-            f"(kernel_size {pool.kernel_size}), got {pool.padding}"
-        )
-    pool.ceil_mode = bool(ceil_mode)
+        return super().extra_repr() + f", count_include_pad={self.count_include_pad}"
 
 
 def pad_for_pooling(
-    pool: MaxPoolNd | AvgPoolNd, x: Tensor, value: float
+    pool: PoolNd, x: Tensor, value: float
 ) -> tuple[Tensor, list[int], list[tuple[int, int]]]:
     """Pad ``x`` with ``value`` so that every window lies inside it.
 
@@ -198,14 +207,6 @@ def pad_for_pooling(
     return F.pad(x, pad_pairs(sides), value=value), out_size, sides
 
 
-def pool_repr(pool: MaxPoolNd | AvgPoolNd) -> str:
-    """What torch.nn's pools print first: kernel size, stride, padding, ceil_mode."""
-    return (
-        f"kernel_size={pool.kernel_size}, stride={pool.stride}, "
-        f"padding={pool.padding}, ceil_mode={pool.ceil_mode}"
-    )
-
-
 class MaxPool1D(MaxPoolNd):
     """1D max pooling as a loop (chapter 2). Mirrors ``torch.nn.MaxPool1d``."""
 
@@ -220,17 +221,10 @@ class MaxPool2D(MaxPoolNd):
     torch_class = nn.MaxPool2d
 
 
-class MaxPool3D(MaxPoolNd):
-    """3D max pooling as a loop. Mirrors ``torch.nn.MaxPool3d``."""
-
-    ndim = 3
-    torch_class = nn.MaxPool3d
-
-
 class AvgPool1D(AvgPoolNd):
-    """1D average pooling as a loop (chapter 2). Mirrors ``torch.nn.AvgPool1d``.
+    """1D average pooling as a loop (chapter 2), like ``torch.nn.AvgPool1d``.
 
-    Like ``torch.nn.AvgPool1d`` it takes no ``divisor_override``.
+    ``torch.nn.AvgPool1d`` takes no ``divisor_override``, so neither does this one.
     """
 
     ndim = 1
@@ -252,10 +246,3 @@ class AvgPool2D(AvgPoolNd):
 
     ndim = 2
     torch_class = nn.AvgPool2d
-
-
-class AvgPool3D(AvgPoolNd):
-    """3D average pooling as a loop. Mirrors ``torch.nn.AvgPool3d``."""
-
-    ndim = 3
-    torch_class = nn.AvgPool3d

@@ -46,10 +46,6 @@ class TorchTwin(nn.Module):
     ndim: ClassVar[int]
     torch_class: ClassVar[type[nn.Module]]
 
-    kernel_size: tuple[int, ...]
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-
     @property
     def name(self) -> str:
         """The class name, which every error message starts with."""
@@ -158,17 +154,15 @@ class TorchTwin(nn.Module):
 
     def extra_repr(self) -> str:
         """A convolution's arguments as ``torch.nn`` prints them, defaults left out."""
-        n = self.ndim
         s = (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
             f", stride={self.stride}"
         )
-        if self.padding != (0,) * n:
-            s += f", padding={self.padding}"
-        if getattr(self, "output_padding", (0,) * n) != (0,) * n:
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1,) * n:
-            s += f", dilation={self.dilation}"
+        # Printed when not their default; a convolution has no output_padding.
+        for name, default in {"padding": 0, "output_padding": 0, "dilation": 1}.items():
+            value = getattr(self, name, (default,) * self.ndim)
+            if value != (default,) * self.ndim:
+                s += f", {name}={value}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:

@@ -2,22 +2,16 @@
 
 A convolution reads a window at every output position and applies one
 ``nn.Linear`` to it. A transposed convolution runs the other way round: at every
-*input* position it applies one ``nn.Linear`` (``kernel``) to the vector of
-``in_channels`` numbers there, which gives ``out_channels * prod(kernel_size)``
-numbers: one whole output window. The loop adds that window into the output,
-at the place where a convolution with the same stride and dilation would have
-read it. Windows overlap, so the output elements they share collect a sum.
+*input* position it applies one ``nn.Linear`` (``kernel``) to the ``in_channels``
+numbers there, which gives one whole output window, and adds that window into the
+output where a convolution with the same stride and dilation would have read it.
+Windows overlap, so the output elements they share collect a sum. This is how the
+gradient of a convolution reaches its input (chapter 7), and how autoencoders and
+segmentation networks upsample feature maps back to images.
 
-This is exactly how the gradient of a convolution reaches its input (chapter 7),
-which is why ``ConvTranspose2D`` is the layer that upsamples feature maps back to
-images in autoencoders and segmentation networks.
-
-Then, as in ``torch.nn``: ``padding`` crops that many elements off both ends of
-the result, ``output_padding`` keeps extra elements at the far end (it chooses
-between the output sizes that a stride larger than one makes possible, as does
-the forward's ``output_size``), and the bias is added once to every output
-element. The bias is therefore a parameter of its own (``bias``), not the
-Linear's, which would add it once per window.
+As in ``torch.nn``, ``padding`` then crops both ends of the result,
+``output_padding`` keeps extra elements at the far end, and the bias is added once
+to every output element (as the Linear's, it would be added once per window).
 """
 
 from __future__ import annotations
@@ -45,20 +39,8 @@ __all__ = [
 class ConvTransposeNd(TorchTwin):
     """A transposed convolution: one ``nn.Linear`` per input position, spread out.
 
-    Args:
-        in_channels: channels of the input, i.e. inputs of the Linear (per group).
-        out_channels: channels of the output.
-        kernel_size: window size, an int or one int per spatial dimension.
-        stride: step between the windows of two neighbouring input positions.
-        padding: cropped off both ends of every spatial dimension.
-        output_padding: extra elements kept at the far end of every spatial
-            dimension; smaller than the stride or the dilation.
-        groups: split the channels into groups handled separately.
-        bias: whether to add a learned bias to every output element.
-        dilation: spacing between the elements of one window.
-        padding_mode: only ``'zeros'``, as in ``torch.nn``.
-        device: where the parameters live.
-        dtype: the parameters' dtype.
+    The arguments are ``torch.nn.ConvTranspose1d``'s; ``padding_mode`` can only be
+    ``'zeros'``, as there.
     """
 
     # The convolution's sliding window (chapter 1), unchanged.
@@ -81,10 +63,22 @@ class ConvTransposeNd(TorchTwin):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        self.set_arguments(
-            in_channels, out_channels, groups, padding_mode, padding, output_padding
-        )
+        if isinstance(padding, str):
+            raise ValueError(
+                f"{self.name}: padding must be an int or a tuple of {self.ndim} ints "
+                f"('same' and 'valid' are for convolutions), got {padding!r}"
+            )
+        self.set_channels(in_channels, out_channels, groups, padding_mode)
+        if padding_mode != "zeros":
+            raise ValueError(
+                f"{self.name}: padding_mode must be 'zeros' (the only mode torch.nn's "
+                f"transposed convolutions support), got {padding_mode!r}"
+            )
         self.set_window(kernel_size, stride, dilation)
+        self.padding = self.int_padding(padding)
+        self.output_padding = as_tuple(
+            output_padding, self.ndim, "output_padding", self.name
+        )
         # The one fully connected layer applied at every input position: the
         # C_in // groups numbers of one group in, that group's output window out.
         # torch.nn's initialisation is drawn below, so skip the Linear's own.
@@ -145,18 +139,7 @@ class ConvTransposeNd(TorchTwin):
                 f"{self.name}: every spatial size must be positive, got an input "
                 f"of shape {tuple(input.shape)}"
             )
-        output_padding = self.output_padding_for(input, in_size, output_size)
-        out_size = [
-            transposed_output_size(size, k, s, p, op, d)
-            for size, k, s, p, op, d in zip(
-                in_size,
-                self.kernel_size,
-                self.stride,
-                self.padding,
-                output_padding,
-                self.dilation,
-            )
-        ]
+        out_size = self.out_size_for(input, in_size, output_size)
         if any(size <= 0 for size in out_size):
             raise ValueError(
                 f"{self.name}: the output would have size {out_size} for an input "
@@ -175,12 +158,7 @@ class ConvTransposeNd(TorchTwin):
 
     @property
     def weight(self) -> Tensor:
-        """The kernel's weights seen as torch.nn's ``(in, out // groups, *kernel)``.
-
-        Row ``(g, o, *k)`` of the Linear (group, output channel, kernel offset)
-        holds, for each input channel of group ``g``, the weight that sends it to
-        output channel ``o`` at offset ``k`` of the window.
-        """
+        """The kernel's weights seen as torch.nn's ``(in, out // groups, *kernel)``."""
         g, k = self.groups, self.kernel_size
         rows = self.kernel.weight.view(g, self.out_channels // g, *k, -1)
         # (g, out // g, *k, in // g) -> (g, in // g, out // g, *k)
@@ -188,38 +166,10 @@ class ConvTransposeNd(TorchTwin):
 
     # --- Argument checks and the torch.nn layout ------------------------------
 
-    def set_arguments(
-        self,
-        in_channels: int,
-        out_channels: int,
-        groups: int,
-        padding_mode: str,
-        padding: IntOrTuple,
-        output_padding: IntOrTuple,
-    ) -> None:
-        """Check and store the arguments besides the window, as torch.nn does."""
-        self.set_channels(in_channels, out_channels, groups, padding_mode)
-        if isinstance(padding, str):
-            raise ValueError(
-                f"{self.name}: padding must be an int or a tuple of {self.ndim} ints "
-                f"('same' and 'valid' are for convolutions), got {padding!r}"
-            )
-        self.padding = self.int_padding(padding)
-        self.output_padding = as_tuple(
-            output_padding, self.ndim, "output_padding", self.name
-        )
-        if padding_mode != "zeros":
-            raise ValueError(
-                f"{self.name}: padding_mode must be 'zeros' (the only mode torch.nn's "
-                f"transposed convolutions support), got {padding_mode!r}"
-            )
-
     def reset_parameters(self) -> None:
         """Draw the initial weights as ``torch.nn`` does: same seed, same weights.
 
-        ``torch.nn`` draws its ``(in, out // groups, *kernel)`` weight uniformly
-        in ``± 1 / sqrt(out // groups * prod(kernel))``, then the bias in the same
-        range; we draw the same numbers and store them in the Linear's layout.
+        They are drawn in torch.nn's layout, then stored in the Linear's.
         """
         weight = self.kernel.weight.new_empty(self.weight.shape)
         nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
@@ -235,14 +185,20 @@ class ConvTransposeNd(TorchTwin):
         per_group = weight.reshape(g, self.in_channels // g, -1)  # (g, in//g, rows)
         return per_group.transpose(1, 2).reshape(self.kernel.weight.shape)
 
-    def output_padding_for(
+    def out_size_for(
         self,
         input: Tensor,
         in_size: Sequence[int],
         output_size: Sequence[int] | None,
-    ) -> tuple[int, ...]:
-        """``output_padding``, or the one that gives ``output_size``; checked."""
+    ) -> list[int]:
+        """The output's spatial sizes, from ``output_padding`` or ``output_size``."""
         name = self.name
+        smallest = [
+            transposed_output_size(size, k, s, p, 0, d)
+            for size, k, s, p, d in zip(
+                in_size, self.kernel_size, self.stride, self.padding, self.dilation
+            )
+        ]
         if output_size is None:
             for op, s, d in zip(self.output_padding, self.stride, self.dilation):
                 if op < 0 or op >= max(s, d):
@@ -252,7 +208,7 @@ class ConvTransposeNd(TorchTwin):
                         f"{self.output_padding}, stride {self.stride}, dilation "
                         f"{self.dilation}"
                     )
-            return self.output_padding
+            return [low + op for low, op in zip(smallest, self.output_padding)]
         sizes = [int(size) for size in output_size]
         leading = input.dim() - self.ndim  # batch and channel sizes may come first
         if len(sizes) == leading + self.ndim:
@@ -262,12 +218,6 @@ class ConvTransposeNd(TorchTwin):
                 f"{name}: for a {input.dim()}D input, output_size must have "
                 f"{self.ndim} or {leading + self.ndim} elements, got {output_size!r}"
             )
-        smallest = [
-            transposed_output_size(size, k, s, p, 0, d)
-            for size, k, s, p, d in zip(
-                in_size, self.kernel_size, self.stride, self.padding, self.dilation
-            )
-        ]
         largest = [low + s - 1 for low, s in zip(smallest, self.stride)]
         if any(
             not low <= size <= high for size, low, high in zip(sizes, smallest, largest)
@@ -277,7 +227,7 @@ class ConvTransposeNd(TorchTwin):
                 f"spatial size {tuple(in_size)}: each size must lie between "
                 f"{smallest} and {largest}"
             )
-        return tuple(size - low for size, low in zip(sizes, smallest))
+        return sizes
 
 
 def transposed_output_size(
@@ -306,12 +256,8 @@ def transposed_backward(
     Input position ``i`` sent ``W x_i`` into its window, so it gets back ``W^T``
     times that window of the upstream gradient (one step of a convolution), and
     ``W`` collects (gradient window) x (input vector), summed over positions.
-
-    Args:
-        x: the input ``(N, C_in, *spatial)``.
-        weight: the Linear's matrix ``(C_out * prod(kernel), C_in // groups)``.
-        grad_output: ``dL/dy`` of the uncropped output ``(N, C_out, *out_size)``.
-        layer: the transposed layer that supplies the geometry.
+    ``grad_output`` is the gradient of the uncropped output; ``layer`` gives the
+    geometry.
     """
     n, groups, fan_in = x.shape[0], layer.groups, weight.shape[1]
     per_group = weight.view(groups, -1, fan_in)  # (g, C_out // g * prod(k), C_in // g)

@@ -5,23 +5,15 @@ every window, one window at a time. The twins here apply the very same Linear to
 all windows at once:
 
 1. **im2col** copies every window of the padded input into one column of a
-   matrix, ``(N, C_in * prod(kernel_size), positions)``. The windows are first
-   read as a strided *view* of the input (``Tensor.as_strided``: no copy, only
-   new strides), then copied once into that matrix.
-2. **One matrix product** multiplies the Linear's weight ``(C_out, C_in * k)``
-   with that matrix and adds its bias. The result is already laid out as
-   ``(N, C_out, positions)``, so a ``view`` gives the output shape without a copy.
+   matrix, ``(N, C_in * prod(kernel_size), positions)``: the windows are read as
+   a strided *view* of the input (``Tensor.as_strided``), then copied once.
+2. **One matrix product** multiplies the Linear's weight with that matrix and
+   adds its bias; the result is already laid out as ``(N, C_out, positions)``.
 
-Autograd differentiates the matrix product by itself. For im2col we give it the
-backward by hand (:class:`Im2Col`): add every column back where it was read
-from, with one strided slice addition per kernel offset (9 for a 3 x 3 kernel),
-which is much cheaper than the generic backward of ``as_strided``.
-
-Each twin (:class:`Im2colConv1D`, ...) subclasses its loop layer and overrides
-only ``convolve`` (:meth:`Im2colConvNd.convolve`): checks, padding, unbatched
-input, groups, ``from_torch``/``to_torch``, ``kernel`` and ``weight`` are
-inherited, so nothing is written twice. The pools are not repeated here: the
-networks of the course do not use them.
+The backward of im2col is written by hand (:class:`Im2Col`, :func:`col2im`): one
+strided slice addition per kernel offset, much cheaper than the generic backward
+of ``as_strided``. Each twin subclasses its loop layer and overrides only
+``convolve``.
 """
 
 from __future__ import annotations
@@ -41,7 +33,6 @@ __all__ = [
     "Im2Col",
     "Im2colConv1D",
     "Im2colConv2D",
-    "Im2colConv3D",
     "Im2colConvNd",
     "col2im",
     "im2col",
@@ -56,20 +47,12 @@ def window_view(
     dilation: Sequence[int],
     out_size: Sequence[int],
 ) -> Tensor:
-    """Every window of ``x`` as a strided view, without copying anything.
+    """Every window of the padded input ``x`` as a strided view, copying nothing.
 
-    Args:
-        x: the padded input ``(N, C, *spatial)``.
-        kernel_size: window size, one int per spatial dimension.
-        stride: step between two windows, per spatial dimension.
-        dilation: spacing between the elements of one window, per dimension.
-        out_size: number of window positions per spatial dimension.
-
-    Returns:
-        A view of shape ``(N, C, *kernel_size, *out_size)``: moving one step
-        along a kernel axis moves ``dilation`` elements in ``x``, one step along
-        a position axis moves ``stride`` elements. Element
-        ``[n, c, a, b, i, j]`` (2D) is ``x[n, c, i * s + a * d, j * s + b * d]``.
+    The view has shape ``(N, C, *kernel_size, *out_size)``: one step along a kernel
+    axis moves ``dilation`` elements in ``x``, one step along a position axis moves
+    ``stride`` elements. In 2D, ``[n, c, a, b, i, j]`` is
+    ``x[n, c, i * s + a * d, j * s + b * d]``.
     """
     spatial = x.stride()[2:]
     return x.as_strided(
@@ -96,20 +79,8 @@ def col2im(
     A loop over the kernel offsets (``prod(kernel_size)`` of them, not over the
     positions): offset ``(a, b)`` of every window at once is one strided slice
     of the input (:func:`book_src.ladder.tap_index`), so each step is a single
-    addition of a whole slice.
-
-    Args:
-        cols: ``(N, C * prod(kernel_size), prod(out_size))``, e.g. the gradient
-            of the loss with respect to the im2col matrix.
-        input_shape: shape of the padded input the columns were read from.
-        kernel_size: window size per spatial dimension.
-        stride: step between two windows per spatial dimension.
-        dilation: spacing inside a window per spatial dimension.
-        out_size: number of window positions per spatial dimension.
-
-    Returns:
-        A tensor of ``input_shape``: each input element receives the sum of the
-        column entries that were copies of it.
+    addition of a whole slice. Each input element receives the sum of the column
+    entries that were copies of it.
     """
     n, c = input_shape[:2]
     cols = cols.reshape(n, c, *kernel_size, *out_size)
@@ -156,19 +127,11 @@ def im2col(
     stride: Sequence[int] | None = None,
     dilation: Sequence[int] | None = None,
 ) -> Tensor:
-    """Copy every window of ``x`` into one column of a matrix (differentiable).
+    """Copy every window of the padded ``x`` into one column of a matrix.
 
-    Args:
-        x: the (already padded) input ``(N, C, *spatial)``.
-        kernel_size: window size, one int per spatial dimension.
-        stride: step between two windows; default 1 everywhere.
-        dilation: spacing inside a window; default 1 everywhere.
-
-    Returns:
-        ``(N, C * prod(kernel_size), positions)``: column ``p`` holds the window
-        at position ``p`` (positions in row-major order), flattened in the same
-        order as the loop layer's ``window.reshape(N, -1)``: channel first, then
-        the kernel offsets.
+    Returns ``(N, C * prod(kernel_size), positions)``: column ``p`` holds the
+    window at position ``p``, flattened as the loop layer flattens it (channel
+    first, then the kernel offsets). Stride and dilation default to 1.
     """
     ndim = len(kernel_size)
     stride = tuple(stride or (1,) * ndim)
@@ -207,24 +170,8 @@ class Im2colConvNd(layers.ConvNd):
 
 
 class Im2colConv1D(Im2colConvNd, layers.Conv1D):
-    """``layers.Conv1D`` computed with im2col and one matrix product.
-
-    Same arguments, parameters and results as the loop layer; input
-    ``(N, C_in, L)`` or ``(C_in, L)``.
-    """
+    """``layers.Conv1D`` computed with im2col and one matrix product."""
 
 
 class Im2colConv2D(Im2colConvNd, layers.Conv2D):
-    """``layers.Conv2D`` computed with im2col and one matrix product.
-
-    Same arguments, parameters and results as the loop layer; input
-    ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
-    """
-
-
-class Im2colConv3D(Im2colConvNd, layers.Conv3D):
-    """``layers.Conv3D`` computed with im2col and one matrix product.
-
-    Same arguments, parameters and results as the loop layer; input
-    ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``.
-    """
+    """``layers.Conv2D`` computed with im2col and one matrix product."""

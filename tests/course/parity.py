@@ -1,7 +1,9 @@
 """What the parity tests share: one comparison with torch.nn, one hypothesis sweep.
 
-Imported as ``parity`` by test_layers, test_backward and test_ladder (pytest puts
-this folder on ``sys.path``). Everything is compared in float64.
+Imported as ``parity`` by the tests of the layers (pytest puts this folder on
+``sys.path``). Everything is compared in float64. The 3D pools and the 3D im2col
+twin, which no chapter uses, are defined here: the tests still hold the ``Nd``
+classes to torch.nn in three dimensions.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from book_src import layers, pooling, vectorized
+
 # Hypothesis: no deadline (loops are slow on a busy machine); in CI the examples
 # are derived from the test names, so a red run can be reproduced exactly.
 # SWEEP_EXAMPLES=1000 make unit runs a longer search.
@@ -22,6 +26,24 @@ SWEEP = settings(
     derandomize=os.environ.get("CI") == "true",
     suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
 )
+
+
+class MaxPool3D(pooling.MaxPoolNd):
+    ndim = 3
+    torch_class = nn.MaxPool3d
+
+
+class AvgPool3D(pooling.AvgPoolNd):
+    ndim = 3
+    torch_class = nn.AvgPool3d
+
+
+class Im2colConv3D(vectorized.Im2colConvNd, layers.Conv3D):
+    pass
+
+
+MAXPOOLS = {1: pooling.MaxPool1D, 2: pooling.MaxPool2D, 3: MaxPool3D}
+AVGPOOLS = {1: pooling.AvgPool1D, 2: pooling.AvgPool2D, 3: AvgPool3D}
 
 
 def assert_same(ours: nn.Module, theirs: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -21,9 +21,20 @@ from book_src import ladder, layers, profiling
 from parity import assert_same
 
 DTYPE = torch.float64
+
+
+# The 3D rungs, which no chapter uses: the Nd loops, tested in 3D too.
+class UnbindConv3D(ladder.UnbindConvNd, layers.Conv3D):
+    pass
+
+
+class TapConv3D(ladder.TapConvNd, layers.Conv3D):
+    pass
+
+
 RUNGS = {
-    "unbind": {1: ladder.UnbindConv1D, 2: ladder.UnbindConv2D, 3: ladder.UnbindConv3D},
-    "taps": {1: ladder.TapConv1D, 2: ladder.TapConv2D, 3: ladder.TapConv3D},
+    "unbind": {1: ladder.UnbindConv1D, 2: ladder.UnbindConv2D, 3: UnbindConv3D},
+    "taps": {1: ladder.TapConv1D, 2: ladder.TapConv2D, 3: TapConv3D},
 }
 LOOPS = {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D}
 TORCH_CONVS = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}

@@ -16,7 +16,16 @@ from torch import nn
 
 from book_src import layers, pooling, vectorized
 
-from parity import SWEEP, assert_same, conv_config_is_valid, conv_configs, input_for
+from parity import (
+    AVGPOOLS,
+    MAXPOOLS,
+    SWEEP,
+    Im2colConv3D,
+    assert_same,
+    conv_config_is_valid,
+    conv_configs,
+    input_for,
+)
 
 # Convolutions in 1, 2 and 3 dimensions with the same API: the loop and im2col.
 IMPLEMENTATIONS = {
@@ -24,7 +33,7 @@ IMPLEMENTATIONS = {
     "vectorized": {
         1: vectorized.Im2colConv1D,
         2: vectorized.Im2colConv2D,
-        3: vectorized.Im2colConv3D,
+        3: Im2colConv3D,
     },
 }
 CONVS = IMPLEMENTATIONS["layers"]
@@ -146,8 +155,8 @@ def test_to_torch_round_trip(ndim):
     with torch.no_grad():
         theirs.weight.add_(1.0)
     assert not torch.equal(ours.weight, theirs.weight)
-    for pool in ("MaxPool", "AvgPool"):
-        layer = pooling.__dict__[f"{pool}{ndim}D"](3, stride=2, padding=1)
+    for pools in (MAXPOOLS, AVGPOOLS):
+        layer = pools[ndim](3, stride=2, padding=1)
         twin = layer.to_torch()
         assert type(layer).from_torch(twin).to_torch().__repr__() == twin.__repr__()
 
@@ -167,8 +176,8 @@ def test_signatures_mirror_torch():
     for ndim in (1, 2, 3):
         pairs = [
             (CONVS[ndim], TORCH_CONVS[ndim]),
-            (pooling.__dict__[f"MaxPool{ndim}D"], TORCH_MAXPOOLS[ndim]),
-            (pooling.__dict__[f"AvgPool{ndim}D"], TORCH_AVGPOOLS[ndim]),
+            (MAXPOOLS[ndim], TORCH_MAXPOOLS[ndim]),
+            (AVGPOOLS[ndim], TORCH_AVGPOOLS[ndim]),
         ]
         for ours, theirs in pairs:
             a = inspect.signature(ours).parameters

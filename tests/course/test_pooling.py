@@ -15,7 +15,7 @@ from torch import nn
 
 from book_src import layers, pooling
 
-from parity import SWEEP, assert_same
+from parity import AVGPOOLS, MAXPOOLS, SWEEP, assert_same
 
 TORCH_MAXPOOLS = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
 TORCH_AVGPOOLS = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
@@ -55,7 +55,7 @@ AVGPOOL_CASES = [
 @pytest.mark.parametrize("case", MAXPOOL_CASES, ids=str)
 def test_maxpool_matches_torch(ndim, case):
     theirs = TORCH_MAXPOOLS[ndim](**case)
-    ours = pooling.__dict__[f"MaxPool{ndim}D"].from_torch(theirs)
+    ours = MAXPOOLS[ndim].from_torch(theirs)
     assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
 
 
@@ -63,7 +63,7 @@ def test_maxpool_matches_torch(ndim, case):
 @pytest.mark.parametrize("case", AVGPOOL_CASES, ids=str)
 def test_avgpool_matches_torch(ndim, case):
     theirs = TORCH_AVGPOOLS[ndim](**case)
-    ours = pooling.__dict__[f"AvgPool{ndim}D"].from_torch(theirs)
+    ours = AVGPOOLS[ndim].from_torch(theirs)
     assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
 
 
@@ -71,7 +71,7 @@ def test_avgpool_matches_torch(ndim, case):
 @pytest.mark.parametrize("padding", [0, 1])
 def test_avgpool_divisor_override(ndim, padding):
     theirs = TORCH_AVGPOOLS[ndim](3, stride=2, padding=padding, divisor_override=5)
-    ours = pooling.__dict__[f"AvgPool{ndim}D"].from_torch(theirs)
+    ours = AVGPOOLS[ndim].from_torch(theirs)
     assert ours.divisor_override == 5
     assert_same(ours, theirs, random_input(ndim, batch=2, channels=3))
 
@@ -81,7 +81,7 @@ def test_avgpool_divisor_override(ndim, padding):
 @pytest.mark.parametrize("batch", [None, 0], ids=["unbatched", "empty"])
 def test_pool_batch_shapes(kind, ndim, batch):
     theirs = (TORCH_MAXPOOLS if kind == "Max" else TORCH_AVGPOOLS)[ndim](2)
-    ours = pooling.__dict__[f"{kind}Pool{ndim}D"].from_torch(theirs)
+    ours = (MAXPOOLS if kind == "Max" else AVGPOOLS)[ndim].from_torch(theirs)
     assert_same(ours, theirs, random_input(ndim, batch=batch, channels=3))
 
 
@@ -106,7 +106,7 @@ def test_maxpool_ties_pick_the_first_maximum(ndim, kernel, stride):
     # Few distinct integers: most windows hold their maximum twice or more, and
     # indices and gradients go to the first one, as in torch.nn.
     theirs = TORCH_MAXPOOLS[ndim](kernel, stride=stride, return_indices=True)
-    ours = pooling.__dict__[f"MaxPool{ndim}D"].from_torch(theirs)
+    ours = MAXPOOLS[ndim].from_torch(theirs)
     if ndim == 1:
         x = torch.tensor([[[1, 5, 5, 2, 2, 2, 0, 3]]], dtype=DTYPE)
     else:
@@ -156,5 +156,5 @@ def test_pool_matches_torch_everywhere(kind, ndim, data):
             all(any(p <= i * st_ + j * d < p + s for j in range(k)) for i in range(out))
         )
     theirs = (TORCH_MAXPOOLS if kind == "Max" else TORCH_AVGPOOLS)[ndim](**kwargs)
-    ours = pooling.__dict__[f"{kind}Pool{ndim}D"].from_torch(theirs)
+    ours = (MAXPOOLS if kind == "Max" else AVGPOOLS)[ndim].from_torch(theirs)
     assert_same(ours, theirs, torch.randn(2, 2, *size, dtype=DTYPE))

@@ -18,11 +18,13 @@ from torch import nn
 
 from book_src import layers, models, profiling, vectorized
 
+from parity import Im2colConv3D
+
 DTYPE = torch.float64
 TWINS = {
     1: vectorized.Im2colConv1D,
     2: vectorized.Im2colConv2D,
-    3: vectorized.Im2colConv3D,
+    3: Im2colConv3D,
 }
 LOOPS = {1: layers.Conv1D, 2: layers.Conv2D, 3: layers.Conv3D}
 TORCH_CONVS = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
