@@ -40,9 +40,7 @@ WINDOW_COLOR = "#e66100"
 
 def _figure(width: float, height: float) -> Figure:
     """A white figure outside pyplot (so a notebook does not show it by itself)."""
-    fig = Figure(figsize=(width, height), dpi=DPI, facecolor="white")
-    fig.patch.set_alpha(1.0)
-    return fig
+    return Figure(figsize=(width, height), dpi=DPI, facecolor="white")
 
 
 def _number(value: float) -> str:
