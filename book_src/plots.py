@@ -1,8 +1,7 @@
 """Figures of chapters 3 to 6: digits, filters, feature maps, curves, timings.
 
-Each function draws one matplotlib figure and returns it. In a notebook, assign
-the result (``fig = plot_history(...)``) so the figure shows once. Every figure
-has an opaque white background, so it stays readable on a dark page.
+Each function draws one matplotlib figure, opaque white (readable on a dark page),
+and returns it: assign it (``fig = plot_history(...)``) so a notebook shows it once.
 """
 
 from __future__ import annotations
