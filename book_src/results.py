@@ -1,9 +1,4 @@
-"""Chapter 3's cnn1d run, committed with the course, for chapters 4 and 6.
-
-Chapter 3 prints a summary of its run (:func:`format_summary`), copied from its
-committed outputs into ``book_src/results/cnn1d.json``; chapters 4 and 6 read it
-(:func:`load_result`), so they never train cnn1d again.
-"""
+"""Chapter 3's cnn1d run, committed, so that chapters 4 and 6 never train it again."""
 
 from __future__ import annotations
 

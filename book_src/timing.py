@@ -1,9 +1,4 @@
-"""Timing the rungs of chapter 6's ladder, and the tables of what was measured.
-
-The ladder, (a) to (e), and the original course's loop (:func:`conv_class`) take
-turns, round after round (:func:`interleave`), so that a slow moment of the
-machine hits all of them; every :class:`Measurement` keeps all its samples.
-"""
+"""Timing the rungs of chapter 6's ladder, and the tables of what was measured."""
 
 from __future__ import annotations
 
@@ -53,9 +48,7 @@ INPUT_SHAPES = {"cnn1d": (1, 784), "cnn2d": (1, 28, 28)}
 class OriginalConv1D(nn.Module):
     """BASELINE FOR TIMING ONLY: the original course's 1D convolution loop.
 
-    Pad, cut ``x[:, :, i - k:i]`` for ``i`` in ``range(k, L + 1, stride)``, apply
-    the Linear, stack. No dilation, groups or checks: it shows that the book's
-    loop costs no more.
+    No dilation, groups or checks: it shows that the book's loop costs no more.
     """
 
     spatial_dims = 1
@@ -87,8 +80,7 @@ class OriginalConv1D(nn.Module):
 class OriginalConv2D(OriginalConv1D):
     """BASELINE FOR TIMING ONLY: the original course's 2D loop and its reshape.
 
-    Two nested loops cut ``x[:, :, i - k:i, j - k:j]``; the stacked result is
-    reshaped to ``(N, C_out, H // s, W // s)``, right for kernel 3, padding 1.
+    The reshape to ``(N, C_out, H // s, W // s)`` is right for kernel 3, padding 1.
     """
 
     spatial_dims = 2
@@ -219,7 +211,7 @@ def clock(device: torch.device) -> float:
 def interleave(
     fns: dict[str, Timed], repeats: int, min_seconds: float, bar: tqdm
 ) -> dict[str, list[tuple[float, ...]]]:
-    """Time every function ``repeats`` times, taking turns.
+    """Time every function ``repeats`` times, taking turns: a slow moment hits all.
 
     Each function first runs once (a warm-up) to find how many runs fill
     ``min_seconds``; a sample is the mean over that many runs in a row. Returns
@@ -364,10 +356,10 @@ def time_layers(
 ) -> list[Measurement]:
     """Seconds per forward and per backward pass of one layer, per input size.
 
-    The layer and data are :func:`layer_and_data`'s; the backward pass computes
-    the gradients of the input, weight and bias, as inside a network. Each size
-    gives a ``"layer"``, a ``"forward"`` and a ``"backward"`` measurement per
-    implementation. The other arguments are :func:`time_train_steps`'.
+    The backward pass computes the gradients of the input, weight and bias, as
+    inside a network. Each size gives a ``"layer"``, a ``"forward"`` and a
+    ``"backward"`` measurement per implementation; the other arguments are
+    :func:`time_train_steps`'.
     """
 
     def timed(impl: str, size: int) -> Timed:
@@ -417,10 +409,9 @@ COLUMNS = ("min", "median", "max", "n", "median / torch.nn", "loop / median")
 def format_table(result: Timings, benchmarks: Sequence[str] | None = None) -> str:
     """The measurements as text tables, one per benchmark (all, or ``benchmarks``).
 
-    Columns: the fastest, median and slowest sample, their number, the median
-    divided by torch.nn's, and the loop's median divided by this one (the
-    speed-up over the loop layer). Cells are not padded into columns: only the
-    numbers change from run to run, which the notebook tests rely on.
+    ``loop / median`` is the speed-up over the loop layer. Cells are not padded
+    into columns: only the numbers change from run to run, which the notebook
+    tests rely on.
     """
     lines = [
         f"Measured on {result.device} with {result.threads} "
