@@ -17,7 +17,6 @@ import hashlib
 import io
 import os
 import pickle
-import secrets
 import socket
 import struct
 import subprocess
@@ -32,6 +31,8 @@ import numpy as np
 import torch
 import torchvision
 from torch.utils.data import Dataset
+
+from book_src.files import write_atomic
 
 __all__ = ["MNIST", "MNIST_FILES", "default_root", "ensure_mnist", "main", "mnist"]
 
@@ -73,20 +74,6 @@ def _sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all: a temporary file, renamed."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
-    try:
-        with open(tmp, "xb") as f:  # "xb": a new file, with the usual permissions
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _from_torchvision(log: Log) -> dict[str, bytes]:
@@ -229,7 +216,7 @@ def ensure_mnist(
             continue
         raw.mkdir(parents=True, exist_ok=True)
         for name in bad:
-            _write_atomic(raw / name, files[name])
+            write_atomic(raw / name, files[name])
             log(f"  wrote {raw / name} (sha256 verified)")
         log(f"MNIST: ready in {raw}")
         return raw

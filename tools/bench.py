@@ -36,8 +36,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from book_src import models, plots, timing
+from book_src.files import write_atomic
 from book_src.training import default_device, make_loaders, set_seed, show_progress
-from tools.files import write_atomic
 
 __all__ = [
     "SLOW_IMPLEMENTATIONS",

@@ -24,7 +24,7 @@ import torch
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from tools.files import write_atomic
+from book_src.files import write_atomic
 
 __all__ = ["execute", "machine_description", "main"]
 

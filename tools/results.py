@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from book_src.files import write_atomic
 from book_src.results import EPOCH_LINE, HEADER, QUICK, RESULTS
-from tools.files import write_atomic
 
 __all__ = ["main", "parse_summary", "result_path", "save_result", "summaries", "update"]
 

@@ -1,8 +1,8 @@
-"""Writing files whole or not at all, for the tools that rewrite committed files.
+"""Writing files whole or not at all: an interrupted run never leaves half a file.
 
-``tools.notebooks`` rewrites executed notebooks, ``tools.results`` the committed
-result summaries and ``tools.bench`` its JSON: an interrupted run must never leave
-half a file behind.
+``data`` writes the MNIST files with it (chapter 3 onward); the book's tools in
+``tools/`` write the executed notebooks, the result summaries and the benchmark
+JSON with it too.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ def write_atomic(path: Path, data: bytes) -> None:
 
     The bytes go to a temporary file in the same folder, which then replaces
     ``path`` in one rename: a reader never sees half a file, and an error or an
-    interrupt leaves the old file as it was and no temporary file behind.
+    interrupt leaves the old file as it was and no temporary file behind. The
+    temporary file is named ``.<name>.<pid>.<random>.part``; only a process killed
+    while writing leaves one (``data.ensure_mnist`` removes old ones).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     # A unique hidden name; open(..., "xb") keeps the usual permissions (umask).

@@ -1,4 +1,4 @@
-"""tools.files: the tools' files are written whole or not at all."""
+"""book_src.files: files are written whole or not at all."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.files import write_atomic
+from book_src.files import write_atomic
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temp(tmp_path: Path) -> None:
